@@ -1,0 +1,57 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "flux-gateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "flux-gateway", targets: ["flux-gateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .target(name: "CFluxShims", dependencies: ["COpenSSL", "CLibXML2", "CLibArchive"]),
+        .target(name: "FluxCore", dependencies: [], swiftSettings: strict),
+        .target(name: "FluxCrypto", dependencies: ["FluxCore", "COpenSSL", "CFluxShims"], swiftSettings: strict),
+        .target(name: "FluxInvoice", dependencies: ["FluxCore", "CLibXML2", "CLibArchive", "CFluxShims"], swiftSettings: strict),
+        .target(name: "FluxStore", dependencies: [
+            "FluxCore", "FluxCrypto", "FluxInvoice",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ], swiftSettings: strict),
+        .target(name: "FluxGateway", dependencies: [
+            "FluxCore", "FluxCrypto", "FluxInvoice", "FluxStore", "CFluxShims",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "flux-gateway", dependencies: [
+            "FluxGateway", "FluxStore", "FluxInvoice", "FluxCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .testTarget(name: "FluxCoreTests", dependencies: ["FluxCore"], swiftSettings: strict),
+        .testTarget(name: "FluxCryptoTests", dependencies: ["FluxCrypto", "FluxCore"], swiftSettings: strict),
+        .testTarget(name: "FluxInvoiceTests", dependencies: ["FluxInvoice", "FluxCore"], swiftSettings: strict),
+        .testTarget(name: "FluxStoreTests", dependencies: ["FluxStore", "FluxCrypto", "FluxInvoice", "FluxCore"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["FluxGateway", "FluxStore", "FluxCrypto", "FluxCore"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,18 @@
+#include "flux_sys.h"
+#include <sys/inotify.h>
+#include <string.h>
+#include <archive_entry.h>
+
+long flux_inotify_parse(const void *buf, long len, int32_t *wd, uint32_t *mask, const char **name) {
+    if (len < (long)sizeof(struct inotify_event)) return -1;
+    const struct inotify_event *ev = (const struct inotify_event *)buf;
+    long total = (long)sizeof(struct inotify_event) + (long)ev->len;
+    if (total > len) return -1;
+    *wd = ev->wd;
+    *mask = ev->mask;
+    *name = ev->len > 0 ? ev->name : "";
+    return total;
+}
+
+unsigned int flux_ae_ifreg(void) { return (unsigned int)AE_IFREG; }
+unsigned int flux_ae_ifdir(void) { return (unsigned int)AE_IFDIR; }

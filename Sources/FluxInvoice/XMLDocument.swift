@@ -1,0 +1,106 @@
+import CFluxShims
+import CLibXML2
+import FluxCore
+import Foundation
+
+/// A parsed XML document owned by exactly one Swift object (freed in `deinit`).
+///
+/// Parsing is hardened for hostile input: no network, no DTD loading, no entity substitution,
+/// and any DOCTYPE at all is refused before libxml2 sees it, so neither XXE nor entity bombs can
+/// expand. `@unchecked Sendable` is not claimed: a document stays on the task that parsed it.
+public final class XMLDoc {
+    let doc: xmlDocPtr
+
+    private init(doc: xmlDocPtr) { self.doc = doc }
+    deinit { xmlFreeDoc(doc) }
+
+    /// Parses `data` or throws a `FluxError` whose code says why:
+    /// `xml-empty`, `xml-dtd` (DOCTYPE refused), `xml-encoding` (not UTF-8), `xml-syntax`.
+    public static func parse(_ data: Data, name: String = "input.xml") throws(FluxError) -> XMLDoc {
+        if data.isEmpty { throw FluxError("xml-empty", "the file is empty") }
+        guard data.count < Int(Int32.max) else { throw FluxError("xml-size", "the file is too large to parse") }
+        if let reason = XMLProlog.refusal(in: data) { throw reason }
+        flux_xml_prepare_thread()
+        guard let ctxt = xmlNewParserCtxt() else { throw FluxError("xml-syntax", "cannot allocate an XML parser") }
+        defer { xmlFreeParserCtxt(ctxt) }
+        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
+        let parsed: xmlDocPtr? = data.withUnsafeBytes { raw in
+            raw.baseAddress!.withMemoryRebound(to: CChar.self, capacity: raw.count) { base in
+                xmlCtxtReadMemory(ctxt, base, Int32(raw.count), name, nil, options)
+            }
+        }
+        guard let doc = parsed else {
+            let err = ctxt.pointee.lastError
+            let msg = err.message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "unknown error"
+            if err.domain == Int32(XML_FROM_IO.rawValue) || msg.contains("encoding") || msg.contains("UTF-8") {
+                throw FluxError("xml-encoding", "not well-formed UTF-8 (line \(err.line)): \(msg)")
+            }
+            throw FluxError("xml-syntax", "not well-formed XML (line \(err.line)): \(msg)")
+        }
+        let owner = XMLDoc(doc: doc)
+        if flux_xml_has_dtd(doc) != 0 { throw FluxError("xml-dtd", "a DOCTYPE is not allowed in an invoice (DTDs and entities are refused)") }
+        if ctxt.pointee.wellFormed == 0 { throw FluxError("xml-syntax", "not well-formed XML") }
+        if let enc = doc.pointee.encoding {
+            let e = String(cString: UnsafeRawPointer(enc).assumingMemoryBound(to: CChar.self)).uppercased()
+            if e != "UTF-8" && e != "UTF8" { throw FluxError("xml-encoding", "the XML must be UTF-8, it declares \(e)") }
+        }
+        return owner
+    }
+
+    /// The root element's local name and namespace URI.
+    public var root: (name: String, namespace: String?)? {
+        guard let node = xmlDocGetRootElement(doc) else { return nil }
+        let name = String(cString: UnsafeRawPointer(node.pointee.name).assumingMemoryBound(to: CChar.self))
+        let ns = node.pointee.ns.flatMap { $0.pointee.href }.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+        return (name, ns)
+    }
+
+    /// An XPath evaluator with the given prefix → namespace bindings.
+    public func xpath(_ namespaces: [String: String]) -> XPathEvaluator {
+        XPathEvaluator(doc: self, namespaces: namespaces)
+    }
+}
+
+/// Scans the prolog (before the root element) for a DOCTYPE without parsing anything.
+enum XMLProlog {
+    static func refusal(in data: Data) -> FluxError? {
+        // The prolog is XML declaration, comments, PIs and whitespace; a DOCTYPE can only be there.
+        let limit = min(data.count, 64 * 1024)
+        var i = data.startIndex
+        let end = data.startIndex + limit
+        if data.starts(with: [0xEF, 0xBB, 0xBF]) { i += 3 }
+        if data.starts(with: [0xFF, 0xFE]) || data.starts(with: [0xFE, 0xFF]) {
+            return FluxError("xml-encoding", "the XML must be UTF-8, it is UTF-16")
+        }
+        while i < end {
+            let b = data[i]
+            if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { i += 1; continue }
+            guard b == UInt8(ascii: "<"), i + 1 < end else { return nil }
+            let n = data[i + 1]
+            if n == UInt8(ascii: "?") {
+                guard let close = find(data, "?>", from: i + 2, end: end) else { return nil }
+                i = close + 2
+            } else if n == UInt8(ascii: "!") {
+                if data[i...].starts(with: Array("<!--".utf8)) {
+                    guard let close = find(data, "-->", from: i + 4, end: end) else { return nil }
+                    i = close + 3
+                } else {
+                    return FluxError("xml-dtd", "a DOCTYPE is not allowed in an invoice (DTDs and entities are refused)")
+                }
+            } else {
+                return nil
+            }
+        }
+        return nil
+    }
+
+    private static func find(_ data: Data, _ needle: String, from: Int, end: Int) -> Int? {
+        let n = Array(needle.utf8)
+        var j = from
+        while j + n.count <= end {
+            if data[j] == n[0] && data[j..<(j + n.count)].elementsEqual(n) { return j }
+            j += 1
+        }
+        return nil
+    }
+}
