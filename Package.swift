@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "FluxCrypto", dependencies: ["FluxCore", "COpenSSL", "CFluxShims"], swiftSettings: strict),
         .target(name: "FluxInvoice", dependencies: ["FluxCore", "CLibXML2", "CLibArchive", "CFluxShims"], swiftSettings: strict),
         .target(name: "FluxStore", dependencies: [
-            "FluxCore", "FluxCrypto", "FluxInvoice",
+            "FluxCore", "FluxCrypto", "FluxInvoice", "CLibArchive", "CFluxShims",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: strict),
         .target(name: "FluxGateway", dependencies: [

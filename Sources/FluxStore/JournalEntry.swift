@@ -1,0 +1,151 @@
+import FluxCrypto
+import Foundation
+import GRDB
+
+/// One party as the journal names it (BOI-TVA-DECLA-30-20-30 §440: code, name, SIREN/SIRET,
+/// address, supplier or client role).
+public struct JournalParty: Sendable, Codable, Equatable {
+    public var code: String?
+    public var name: String?
+    public var siren: String?
+    public var address: String?
+    public var role: String?
+
+    public init(code: String? = nil, name: String? = nil, siren: String? = nil, address: String? = nil, role: String? = nil) {
+        self.code = code; self.name = name; self.siren = siren; self.address = address; self.role = role
+    }
+}
+
+/// One entry of a company's sequential journal ("liste récapitulative séquentielle").
+/// Entries are hash-chained: `hash = SHA-256(prev_hash ‖ canonical fields)`.
+public struct JournalEntry: Sendable, Codable, Equatable {
+    public var company: String
+    public var seq: Int64
+    /// Date and time of reception or emission, UTC, ISO 8601 with milliseconds.
+    public var at: String
+    /// "received" or "sent".
+    public var direction: String
+    /// "dropzone", "sftp", "as2".
+    public var channel: String
+    /// "flux" (a deposit), "invoice", "lifecycle", "receipt", "mdn".
+    public var kind: String
+    public var messageID: String
+    public var fileName: String
+    public var sha256: String
+    public var size: Int64
+    public var invoiceNumber: String?
+    public var invoiceDate: String?
+    public var amountWithoutVAT: String?
+    public var amountWithVAT: String?
+    public var currency: String?
+    public var sender: JournalParty
+    public var receiver: JournalParty
+    public var software: String
+    /// "accepted", "rejected", "refused", "sent".
+    public var status: String
+    /// Anomalies in plain language, "RULE [CODE] message", one per element.
+    public var anomalies: [String]
+    public var prevHash: String
+    public var hash: String
+
+    /// The bytes the hash covers: every field in a fixed order, unit-separated, so that no field
+    /// can be shifted into another without changing the hash.
+    public func canonicalBytes() -> Data {
+        let fields: [String] = [
+            company, String(seq), at, direction, channel, kind, messageID, fileName, sha256, String(size),
+            invoiceNumber ?? "", invoiceDate ?? "", amountWithoutVAT ?? "", amountWithVAT ?? "", currency ?? "",
+            sender.code ?? "", sender.name ?? "", sender.siren ?? "", sender.address ?? "", sender.role ?? "",
+            receiver.code ?? "", receiver.name ?? "", receiver.siren ?? "", receiver.address ?? "", receiver.role ?? "",
+            software, status, anomalies.joined(separator: "\u{1E}"), prevHash,
+        ]
+        return Data(fields.joined(separator: "\u{1F}").utf8)
+    }
+
+    public func computeHash() -> String { Digest.sha256Hex(canonicalBytes()) }
+
+    /// The chain's first `prev_hash`: a fixed genesis value per company.
+    public static func genesis(company: String) -> String {
+        Digest.sha256Hex(Data("flux-gateway journal genesis \(company)".utf8))
+    }
+}
+
+extension JournalEntry {
+    init(row: Row) {
+        let anomaliesJSON: String = row["anomalies"]
+        self.init(
+            company: row["company"], seq: row["seq"], at: row["at"], direction: row["direction"], channel: row["channel"],
+            kind: row["kind"], messageID: row["message_id"], fileName: row["file_name"], sha256: row["sha256"], size: row["size"],
+            invoiceNumber: row["invoice_number"], invoiceDate: row["invoice_date"],
+            amountWithoutVAT: row["amount_without_vat"], amountWithVAT: row["amount_with_vat"], currency: row["currency"],
+            sender: JournalParty(code: row["sender_code"], name: row["sender_name"], siren: row["sender_siren"], address: row["sender_address"], role: row["sender_role"]),
+            receiver: JournalParty(code: row["receiver_code"], name: row["receiver_name"], siren: row["receiver_siren"], address: row["receiver_address"], role: row["receiver_role"]),
+            software: row["software"], status: row["status"],
+            anomalies: (try? JSONDecoder().decode([String].self, from: Data(anomaliesJSON.utf8))) ?? [anomaliesJSON],
+            prevHash: row["prev_hash"], hash: row["hash"])
+    }
+
+    func insert(_ db: Database) throws {
+        let anomaliesJSON = String(decoding: try JSONEncoder().encode(anomalies), as: UTF8.self)
+        try db.execute(sql: """
+            INSERT INTO journal (company, seq, at, direction, channel, kind, message_id, file_name, sha256, size,
+                invoice_number, invoice_date, amount_without_vat, amount_with_vat, currency,
+                sender_code, sender_name, sender_siren, sender_address, sender_role,
+                receiver_code, receiver_name, receiver_siren, receiver_address, receiver_role,
+                software, status, anomalies, prev_hash, hash)
+            VALUES (?,?,?,?,?,?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?)
+            """, arguments: [company, seq, at, direction, channel, kind, messageID, fileName, sha256, size,
+                             invoiceNumber, invoiceDate, amountWithoutVAT, amountWithVAT, currency,
+                             sender.code, sender.name, sender.siren, sender.address, sender.role,
+                             receiver.code, receiver.name, receiver.siren, receiver.address, receiver.role,
+                             software, status, anomaliesJSON, prevHash, hash])
+    }
+}
+
+/// What the caller fills in; sequence, chain and hash are the store's business.
+public struct JournalDraft: Sendable {
+    public var at: Date
+    public var direction: String
+    public var channel: String
+    public var kind: String
+    public var messageID: String
+    public var fileName: String
+    public var sha256: String
+    public var size: Int64
+    public var invoiceNumber: String?
+    public var invoiceDate: String?
+    public var amountWithoutVAT: String?
+    public var amountWithVAT: String?
+    public var currency: String?
+    public var sender: JournalParty
+    public var receiver: JournalParty
+    public var status: String
+    public var anomalies: [String]
+
+    public init(at: Date, direction: String, channel: String, kind: String, messageID: String, fileName: String,
+                sha256: String, size: Int64, invoiceNumber: String? = nil, invoiceDate: String? = nil,
+                amountWithoutVAT: String? = nil, amountWithVAT: String? = nil, currency: String? = nil,
+                sender: JournalParty, receiver: JournalParty, status: String, anomalies: [String]) {
+        self.at = at; self.direction = direction; self.channel = channel; self.kind = kind; self.messageID = messageID
+        self.fileName = fileName; self.sha256 = sha256; self.size = size; self.invoiceNumber = invoiceNumber
+        self.invoiceDate = invoiceDate; self.amountWithoutVAT = amountWithoutVAT; self.amountWithVAT = amountWithVAT
+        self.currency = currency; self.sender = sender; self.receiver = receiver; self.status = status; self.anomalies = anomalies
+    }
+}
+
+/// The first entry of a chain that does not match, and why.
+public struct JournalBreak: Sendable, Equatable, CustomStringConvertible {
+    public var company: String
+    public var seq: Int64
+    public var reason: String
+    public var description: String { "\(company) entry #\(seq): \(reason)" }
+}
+
+/// ISO 8601 UTC with milliseconds, the journal's one time format.
+public enum JournalTime {
+    public static func format(_ d: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: d)
+    }
+}

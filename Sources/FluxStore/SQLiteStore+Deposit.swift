@@ -1,0 +1,94 @@
+import FluxCore
+import FluxCrypto
+import FluxInvoice
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    /// Records one deposit in a single transaction: message, invoices, anomalies, journal
+    /// entries, batch membership (sealing batches that fill up) and the signed receipt, built by
+    /// `makeReceipt` from the final verdicts. Replaying a committed message id writes nothing and
+    /// returns the stored outcome, which makes crash recovery idempotent.
+    public func recordDeposit(_ d: Deposit, now: Date = Date(),
+                              makeReceipt: (DepositOutcome) throws -> ReceiptFiles) throws -> (DepositOutcome, ReceiptFiles) {
+        try pool.write { db in
+            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM receipts WHERE message_id = ?", arguments: [d.messageID]) {
+                let outcome = DepositOutcome(messageID: d.messageID, fluxAccepted: true, fluxAnomalies: [], items: [], sealedBatches: [], alreadyRecorded: true)
+                return (outcome, ReceiptFiles(messageID: existing["message_id"], company: existing["company"], fileName: existing["file_name"],
+                                              cdar: existing["cdar"], signature: existing["signature"]))
+            }
+            let t = now.timeIntervalSince1970
+            let fluxAccepted = d.fluxAnomalies.isEmpty
+            try db.execute(sql: """
+                INSERT INTO messages (id, company, channel, direction, file_name, sha256, size, format, received_at, status, reasons)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?)
+                """, arguments: [d.messageID, d.partner.id, d.channel, "received", d.fileName, d.spool.sha256, d.spool.size,
+                                 d.format, d.receivedAt.timeIntervalSince1970, fluxAccepted ? "accepted" : "refused",
+                                 Self.json(d.fluxAnomalies.map(\.description))])
+            let sender = d.partner.journalParty
+            try appendJournal(db, company: d.partner.id, draft: JournalDraft(
+                at: d.receivedAt, direction: "received", channel: d.channel, kind: "flux", messageID: d.messageID,
+                fileName: d.fileName, sha256: d.spool.sha256, size: d.spool.size, sender: sender, receiver: gateway,
+                status: fluxAccepted ? "accepted" : "refused", anomalies: d.fluxAnomalies.map(\.description)))
+
+            var outcomes: [ItemOutcome] = []
+            var sealed: [String] = []
+            for item in d.items {
+                var anomalies = item.anomalies
+                let f = item.facts
+                if f.syntax.isInvoice, anomalies.isEmpty, let seller = f.seller, let number = f.number, let year = f.issueYear,
+                   let dup = try String.fetchOne(db, sql: """
+                        SELECT message_id FROM invoices WHERE seller_key = ? AND number = ? AND substr(issue_date, 1, 4) = ? AND status = 'accepted'
+                        """, arguments: [seller.description, number, year]) {
+                    anomalies.append(Anomaly(rule: "FLUX-DUPLICATE", reasonCode: "DOUBLON",
+                                             message: "invoice \(number) of \(year) from \(seller) was already accepted (message \(dup))"))
+                }
+                let invoiceID = UUID().uuidString.lowercased()
+                let accepted = anomalies.isEmpty
+                try db.execute(sql: """
+                    INSERT INTO invoices (id, message_id, company, member_name, sha256, size, syntax, number, issue_date, type_code,
+                        currency, seller_key, buyer_key, seller_siren, buyer_siren, seller_name, buyer_name,
+                        total_without_vat, total_vat, total_with_vat, status, anomalies, received_at)
+                    VALUES (?,?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?,?,?,?,?)
+                    """, arguments: [invoiceID, d.messageID, d.partner.id, item.name, item.spool.sha256, item.spool.size,
+                                     f.syntax.rawValue, f.number, f.issueDate, f.typeCode, f.currency,
+                                     f.seller?.description, f.buyer?.description, f.sellerSIREN, f.buyerSIREN, f.sellerName, f.buyerName,
+                                     f.totalWithoutVAT, f.totalVAT, f.totalWithVAT, accepted ? "accepted" : "rejected",
+                                     Self.json(anomalies.map(\.description)), t])
+                try appendJournal(db, company: d.partner.id, draft: JournalDraft(
+                    at: d.receivedAt, direction: "received", channel: d.channel, kind: f.syntax.isInvoice ? "invoice" : "lifecycle",
+                    messageID: d.messageID, fileName: item.name, sha256: item.spool.sha256, size: item.spool.size,
+                    invoiceNumber: f.number, invoiceDate: f.issueDate, amountWithoutVAT: f.totalWithoutVAT,
+                    amountWithVAT: f.totalWithVAT, currency: f.currency,
+                    sender: JournalParty(code: f.seller?.description, name: f.sellerName, siren: f.sellerSIREN, address: nil, role: "supplier"),
+                    receiver: JournalParty(code: f.buyer?.description, name: f.buyerName, siren: f.buyerSIREN, address: nil, role: "client"),
+                    status: accepted ? "accepted" : "rejected", anomalies: anomalies.map(\.description)))
+                if accepted && f.syntax.isInvoice, let seller = f.seller, let buyer = f.buyer, let month = f.issueMonth {
+                    sealed += try addToBatch(db, invoiceID: invoiceID, company: d.partner.id, seller: seller.description,
+                                             buyer: buyer.description, month: month, size: item.spool.size, now: now)
+                }
+                outcomes.append(ItemOutcome(invoiceID: invoiceID, name: item.name, facts: f, anomalies: anomalies))
+            }
+            try db.execute(sql: """
+                UPDATE partner_file SET first_exchange_at = COALESCE(first_exchange_at, ?), last_exchange_at = ? WHERE id = ?
+                """, arguments: [t, t, d.partner.id])
+
+            let outcome = DepositOutcome(messageID: d.messageID, fluxAccepted: fluxAccepted, fluxAnomalies: d.fluxAnomalies,
+                                         items: outcomes, sealedBatches: sealed, alreadyRecorded: false)
+            let receipt = try makeReceipt(outcome)
+            try db.execute(sql: """
+                INSERT INTO receipts (message_id, company, file_name, cdar, signature, created_at) VALUES (?,?,?,?,?,?)
+                """, arguments: [d.messageID, d.partner.id, receipt.fileName, receipt.cdar, receipt.signature, t])
+            try appendJournal(db, company: d.partner.id, draft: JournalDraft(
+                at: now, direction: "sent", channel: d.channel, kind: "receipt", messageID: d.messageID,
+                fileName: receipt.fileName, sha256: Digest.sha256Hex(receipt.cdar), size: Int64(receipt.cdar.count),
+                sender: gateway, receiver: sender, status: fluxAccepted ? "sent" : "sent-refusal",
+                anomalies: d.fluxAnomalies.map(\.description)))
+            return (outcome, receipt)
+        }
+    }
+
+    static func json(_ strings: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(strings)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+}

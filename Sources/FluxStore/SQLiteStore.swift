@@ -1,0 +1,115 @@
+import FluxCore
+import FluxInvoice
+import Foundation
+import GRDB
+
+/// The embedded store: SQLite in WAL mode with `synchronous=FULL`, so a committed transaction
+/// survives power loss. Several processes (the daemon and the CLI) may open it at once.
+///
+/// Everything one deposit changes is written in one transaction (`recordDeposit`); sequence
+/// numbers and dedupe come from the database, never from process memory, so the same logic
+/// holds when the PostgreSQL backend shares a queue between instances.
+public final class SQLiteStore: Sendable {
+    public let pool: DatabasePool
+    public let policy: BatchPolicy
+    /// Signs batch manifests (detached CMS, DER); injected so the store knows no keys.
+    let signer: @Sendable (Data) throws -> Data
+    let gateway: JournalParty
+
+    public init(path: String, policy: BatchPolicy = BatchPolicy(), gateway: JournalParty = JournalParty(code: "GATEWAY", name: "flux-gateway", role: "platform"),
+                signer: @escaping @Sendable (Data) throws -> Data) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        self.pool = try DatabasePool(path: path, configuration: config)
+        self.policy = policy
+        self.signer = signer
+        self.gateway = gateway
+        try StoreSchema.migrator().migrate(pool)
+    }
+
+    /// Whether a message id has been committed (crash recovery of claimed files).
+    public func messageExists(_ id: String) throws -> Bool {
+        try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM messages WHERE id = ?", arguments: [id]) ?? false }
+    }
+
+    /// Keeps the partner file in step with the configuration: new partners appear, changed
+    /// names and addresses are updated, partners no longer configured get an exit date.
+    public func syncPartners(_ partners: [PartnerIdentity], now: Date = Date()) throws {
+        try pool.write { db in
+            let t = now.timeIntervalSince1970
+            for p in partners {
+                try db.execute(sql: """
+                    INSERT INTO partner_file (id, name, address, siren, roles, updated_at) VALUES (?,?,?,?,?,?)
+                    ON CONFLICT(id) DO UPDATE SET name = excluded.name, address = excluded.address, siren = excluded.siren,
+                        roles = excluded.roles, updated_at = excluded.updated_at, exit_at = NULL
+                    """, arguments: [p.id, p.name, p.address, p.siren, p.roles.joined(separator: ","), t])
+            }
+            let ids = partners.map(\.id)
+            let rows = try String.fetchAll(db, sql: "SELECT id FROM partner_file WHERE exit_at IS NULL")
+            for id in rows where !ids.contains(id) {
+                try db.execute(sql: "UPDATE partner_file SET exit_at = ?, updated_at = ? WHERE id = ?", arguments: [t, t, id])
+            }
+        }
+    }
+
+    /// The partner file.
+    public func partnerFile() throws -> [PartnerFileEntry] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM partner_file ORDER BY id").map { r in
+                PartnerFileEntry(id: r["id"], name: r["name"], address: r["address"], siren: r["siren"], roles: r["roles"],
+                                 firstExchangeAt: Self.iso(r["first_exchange_at"]), lastExchangeAt: Self.iso(r["last_exchange_at"]),
+                                 exitAt: Self.iso(r["exit_at"]))
+            }
+        }
+    }
+
+    /// A stored invoice with its batch.
+    public func invoice(id: String) throws -> InvoiceRecord? {
+        try pool.read { db in
+            guard let r = try Row.fetchOne(db, sql: """
+                SELECT i.*, b.batch_id FROM invoices i LEFT JOIN batch_invoices b ON b.invoice_id = i.id
+                WHERE i.id = ? OR i.number = ? ORDER BY i.received_at DESC LIMIT 1
+                """, arguments: [id, id]) else { return nil }
+            let anomalies: String = r["anomalies"]
+            return InvoiceRecord(
+                id: r["id"], messageID: r["message_id"], company: r["company"], memberName: r["member_name"],
+                sha256: r["sha256"], size: r["size"], syntax: r["syntax"], number: r["number"], issueDate: r["issue_date"],
+                typeCode: r["type_code"], currency: r["currency"], seller: r["seller_key"], buyer: r["buyer_key"],
+                sellerName: r["seller_name"], buyerName: r["buyer_name"], totalWithoutVAT: r["total_without_vat"],
+                totalVAT: r["total_vat"], totalWithVAT: r["total_with_vat"], status: r["status"],
+                anomalies: (try? JSONDecoder().decode([String].self, from: Data(anomalies.utf8))) ?? [], batchID: r["batch_id"])
+        }
+    }
+
+    /// Receipts committed but not yet written to the partner's outbox.
+    public func undeliveredReceipts() throws -> [ReceiptFiles] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM receipts WHERE delivered_at IS NULL ORDER BY created_at").map {
+                ReceiptFiles(messageID: $0["message_id"], company: $0["company"], fileName: $0["file_name"], cdar: $0["cdar"], signature: $0["signature"])
+            }
+        }
+    }
+
+    public func markReceiptDelivered(_ messageID: String, at: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE receipts SET delivered_at = ? WHERE message_id = ?", arguments: [at.timeIntervalSince1970, messageID])
+        }
+    }
+
+    /// Counts for metrics and readiness.
+    public func queueDepth() throws -> [String: Int] {
+        try pool.read { db in
+            var out: [String: Int] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM batches GROUP BY status") {
+                out[r["status"]] = r["n"]
+            }
+            return out
+        }
+    }
+
+    static func iso(_ t: Double?) -> String? { t.map { JournalTime.format(Date(timeIntervalSince1970: $0)) } }
+}

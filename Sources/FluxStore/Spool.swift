@@ -1,0 +1,116 @@
+import FluxCore
+import FluxCrypto
+import Foundation
+
+/// A stored original: content-addressed by its SHA-256.
+public struct SpoolEntry: Sendable, Equatable, Codable {
+    public var sha256: String
+    public var size: Int64
+}
+
+/// Content-addressed, durable storage of original bytes (`spool/<aa>/<sha256>`).
+///
+/// Bytes are streamed into `spool/tmp/`, hashed on the way, fsynced, renamed into place and the
+/// directory fsynced, so a file that exists under its hash is complete and durable. The same
+/// content stored twice is kept once. Originals are never modified (legal archive).
+public struct Spool: Sendable {
+    public let root: String
+
+    public init(root: String) throws {
+        self.root = root
+        try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
+    }
+
+    /// The path of a stored original.
+    public func path(for sha256: String) -> String {
+        "\(root)/\(sha256.prefix(2))/\(sha256)"
+    }
+
+    /// Streams the file at `source` into the spool.
+    public func store(file source: String, maxBytes: Int64 = .max) throws -> SpoolEntry {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw FluxError("spool-read", "cannot open \(source): \(errnoString())") }
+        defer { close(input) }
+        return try store(maxBytes: maxBytes) { buf in
+            let n = buf.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if n < 0 { throw FluxError("spool-read", "cannot read \(source): \(errnoString())") }
+            return n
+        }
+    }
+
+    /// Stores bytes already in memory (archive members).
+    public func store(data: Data) throws -> SpoolEntry {
+        var offset = 0
+        return try store(maxBytes: .max) { buf in
+            let n = min(buf.count, data.count - offset)
+            buf.replaceSubrange(0..<n, with: data[(data.startIndex + offset)..<(data.startIndex + offset + n)])
+            offset += n
+            return n
+        }
+    }
+
+    private func store(maxBytes: Int64, fill: (inout [UInt8]) throws -> Int) throws -> SpoolEntry {
+        let tmp = "\(root)/tmp/\(UUID().uuidString)"
+        let out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        guard out >= 0 else { throw FluxError("spool-write", "cannot create \(tmp): \(errnoString())") }
+        var closed = false
+        defer { if !closed { close(out); unlink(tmp) } }
+        var hasher = SHA256Stream()
+        var buf = [UInt8](repeating: 0, count: 256 * 1024)
+        var size: Int64 = 0
+        while true {
+            let n = try fill(&buf)
+            if n == 0 { break }
+            size += Int64(n)
+            if size > maxBytes { throw FluxError("spool-size", "the file is over \(maxBytes) bytes") }
+            try buf.withUnsafeBytes { raw in
+                let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+                hasher.update(chunk)
+                try Self.writeAll(out, chunk)
+            }
+        }
+        guard fsync(out) == 0 else { throw FluxError("spool-fsync", "fsync failed: \(errnoString())") }
+        close(out)
+        closed = true
+        let sha = Digest.hex(hasher.finalize())
+        let dir = "\(root)/\(sha.prefix(2))"
+        let dest = "\(dir)/\(sha)"
+        if FileManager.default.fileExists(atPath: dest) {
+            unlink(tmp)  // same content already durable: keep one copy
+            return SpoolEntry(sha256: sha, size: size)
+        }
+        if !FileManager.default.fileExists(atPath: dir) {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try Self.fsyncDirectory(root)
+        }
+        guard rename(tmp, dest) == 0 else {
+            unlink(tmp)
+            throw FluxError("spool-rename", "cannot move into the spool: \(errnoString())")
+        }
+        try Self.fsyncDirectory(dir)
+        return SpoolEntry(sha256: sha, size: size)
+    }
+
+    static func writeAll(_ fd: Int32, _ chunk: UnsafeRawBufferPointer) throws {
+        var off = 0
+        while off < chunk.count {
+            let w = write(fd, chunk.baseAddress! + off, chunk.count - off)
+            if w < 0 {
+                if errno == EINTR { continue }
+                throw FluxError(errno == ENOSPC ? "disk-full" : "spool-write", "write failed: \(errnoString())")
+            }
+            off += w
+        }
+    }
+
+    /// fsync on a directory makes a rename or creation in it durable.
+    public static func fsyncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw FluxError("fsync-dir", "cannot open directory \(path): \(errnoString())") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw FluxError("fsync-dir", "fsync of \(path) failed: \(errnoString())") }
+    }
+}
+
+/// The text of the current errno.
+public func errnoString() -> String { String(cString: strerror(errno)) }
