@@ -10,13 +10,13 @@ extension SQLiteStore {
     /// `makeReceipt` from the final verdicts. Replaying a committed message id writes nothing and
     /// returns the stored outcome, which makes crash recovery idempotent.
     public func recordDeposit(_ d: Deposit, now: Date = Date(),
-                              makeReceipt: (DepositOutcome) throws -> ReceiptFiles) throws -> (DepositOutcome, ReceiptFiles) {
+                              makeReceipt: (DepositOutcome) throws -> ReceiptFiles) throws -> (DepositOutcome, ReceiptFiles, [JournalEntry]) {
         try pool.write { db in
-            if let existing = try Row.fetchOne(db, sql: "SELECT * FROM receipts WHERE message_id = ?", arguments: [d.messageID]) {
+            if let existing = try Self.receipt(db, messageID: d.messageID) {
                 let outcome = DepositOutcome(messageID: d.messageID, fluxAccepted: true, fluxAnomalies: [], items: [], sealedBatches: [], alreadyRecorded: true)
-                return (outcome, ReceiptFiles(messageID: existing["message_id"], company: existing["company"], fileName: existing["file_name"],
-                                              cdar: existing["cdar"], signature: existing["signature"]))
+                return (outcome, existing, [])
             }
+            var entries: [JournalEntry] = []
             let t = now.timeIntervalSince1970
             let fluxAccepted = d.fluxAnomalies.isEmpty
             try db.execute(sql: """
@@ -26,10 +26,10 @@ extension SQLiteStore {
                                  d.format, d.receivedAt.timeIntervalSince1970, fluxAccepted ? "accepted" : "refused",
                                  Self.json(d.fluxAnomalies.map(\.description))])
             let sender = d.partner.journalParty
-            try appendJournal(db, company: d.partner.id, draft: JournalDraft(
+            entries.append(try appendJournal(db, company: d.partner.id, draft: JournalDraft(
                 at: d.receivedAt, direction: "received", channel: d.channel, kind: "flux", messageID: d.messageID,
                 fileName: d.fileName, sha256: d.spool.sha256, size: d.spool.size, sender: sender, receiver: gateway,
-                status: fluxAccepted ? "accepted" : "refused", anomalies: d.fluxAnomalies.map(\.description)))
+                status: fluxAccepted ? "accepted" : "refused", anomalies: d.fluxAnomalies.map(\.description))))
 
             var outcomes: [ItemOutcome] = []
             var sealed: [String] = []
@@ -55,14 +55,14 @@ extension SQLiteStore {
                                      f.seller?.description, f.buyer?.description, f.sellerSIREN, f.buyerSIREN, f.sellerName, f.buyerName,
                                      f.totalWithoutVAT, f.totalVAT, f.totalWithVAT, accepted ? "accepted" : "rejected",
                                      Self.json(anomalies.map(\.description)), t])
-                try appendJournal(db, company: d.partner.id, draft: JournalDraft(
+                entries.append(try appendJournal(db, company: d.partner.id, draft: JournalDraft(
                     at: d.receivedAt, direction: "received", channel: d.channel, kind: f.syntax.isInvoice ? "invoice" : "lifecycle",
                     messageID: d.messageID, fileName: item.name, sha256: item.spool.sha256, size: item.spool.size,
                     invoiceNumber: f.number, invoiceDate: f.issueDate, amountWithoutVAT: f.totalWithoutVAT,
                     amountWithVAT: f.totalWithVAT, currency: f.currency,
                     sender: JournalParty(code: f.seller?.description, name: f.sellerName, siren: f.sellerSIREN, address: nil, role: "supplier"),
                     receiver: JournalParty(code: f.buyer?.description, name: f.buyerName, siren: f.buyerSIREN, address: nil, role: "client"),
-                    status: accepted ? "accepted" : "rejected", anomalies: anomalies.map(\.description)))
+                    status: accepted ? "accepted" : "rejected", anomalies: anomalies.map(\.description))))
                 if accepted && f.syntax.isInvoice, let seller = f.seller, let buyer = f.buyer, let month = f.issueMonth {
                     sealed += try addToBatch(db, invoiceID: invoiceID, company: d.partner.id, seller: seller.description,
                                              buyer: buyer.description, month: month, size: item.spool.size, now: now)
@@ -76,15 +76,16 @@ extension SQLiteStore {
             let outcome = DepositOutcome(messageID: d.messageID, fluxAccepted: fluxAccepted, fluxAnomalies: d.fluxAnomalies,
                                          items: outcomes, sealedBatches: sealed, alreadyRecorded: false)
             let receipt = try makeReceipt(outcome)
-            try db.execute(sql: """
-                INSERT INTO receipts (message_id, company, file_name, cdar, signature, created_at) VALUES (?,?,?,?,?,?)
-                """, arguments: [d.messageID, d.partner.id, receipt.fileName, receipt.cdar, receipt.signature, t])
-            try appendJournal(db, company: d.partner.id, draft: JournalDraft(
-                at: now, direction: "sent", channel: d.channel, kind: "receipt", messageID: d.messageID,
-                fileName: receipt.fileName, sha256: Digest.sha256Hex(receipt.cdar), size: Int64(receipt.cdar.count),
-                sender: gateway, receiver: sender, status: fluxAccepted ? "sent" : "sent-refusal",
-                anomalies: d.fluxAnomalies.map(\.description)))
-            return (outcome, receipt)
+            for (n, doc) in receipt.documents.enumerated() {
+                try db.execute(sql: """
+                    INSERT INTO receipts (message_id, position, company, file_name, cdar, signature, created_at) VALUES (?,?,?,?,?,?,?)
+                    """, arguments: [d.messageID, n, d.partner.id, doc.fileName, doc.cdar, doc.signature, t])
+                entries.append(try appendJournal(db, company: d.partner.id, draft: JournalDraft(
+                    at: now, direction: "sent", channel: d.channel, kind: "receipt", messageID: d.messageID,
+                    fileName: doc.fileName, sha256: Digest.sha256Hex(doc.cdar), size: Int64(doc.cdar.count),
+                    sender: gateway, receiver: sender, status: "sent", anomalies: [])))
+            }
+            return (outcome, receipt, entries)
         }
     }
 

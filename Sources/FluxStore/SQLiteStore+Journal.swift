@@ -47,7 +47,7 @@ extension SQLiteStore {
             if let company { sql += " AND company = ?"; args.append(company) }
             if let from { sql += " AND at >= ?"; args.append(from) }
             if let to { sql += " AND at < ?"; args.append(to) }
-            var rows = try Row.fetchAll(db, sql: sql + " ORDER BY at, company, seq", arguments: StatementArguments(args)).map(JournalEntry.init(row:))
+            var rows = try Row.fetchAll(db, sql: sql + " ORDER BY rowid", arguments: StatementArguments(args)).map(JournalEntry.init(row:))
             if !afterSeq.isEmpty { rows = rows.filter { $0.seq > (afterSeq[$0.company] ?? 0) } }
             if let last, rows.count > last { rows = Array(rows.suffix(last)) }
             return rows

@@ -88,9 +88,8 @@ public final class SQLiteStore: Sendable {
     /// Receipts committed but not yet written to the partner's outbox.
     public func undeliveredReceipts() throws -> [ReceiptFiles] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM receipts WHERE delivered_at IS NULL ORDER BY created_at").map {
-                ReceiptFiles(messageID: $0["message_id"], company: $0["company"], fileName: $0["file_name"], cdar: $0["cdar"], signature: $0["signature"])
-            }
+            let ids = try String.fetchAll(db, sql: "SELECT DISTINCT message_id FROM receipts WHERE delivered_at IS NULL ORDER BY created_at")
+            return try ids.compactMap { try Self.receipt(db, messageID: $0) }
         }
     }
 
@@ -109,6 +108,14 @@ public final class SQLiteStore: Sendable {
             }
             return out
         }
+    }
+
+    static func receipt(_ db: Database, messageID: String) throws -> ReceiptFiles? {
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM receipts WHERE message_id = ? ORDER BY position", arguments: [messageID])
+        guard let first = rows.first else { return nil }
+        return ReceiptFiles(messageID: messageID, company: first["company"], documents: rows.map {
+            ReceiptDocument(fileName: $0["file_name"], cdar: $0["cdar"], signature: $0["signature"])
+        })
     }
 
     static func iso(_ t: Double?) -> String? { t.map { JournalTime.format(Date(timeIntervalSince1970: $0)) } }

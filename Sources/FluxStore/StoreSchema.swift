@@ -81,13 +81,15 @@ enum StoreSchema {
                 );
 
                 CREATE TABLE receipts (
-                    message_id TEXT PRIMARY KEY REFERENCES messages(id),
+                    message_id TEXT NOT NULL REFERENCES messages(id),
+                    position INTEGER NOT NULL,
                     company TEXT NOT NULL,
                     file_name TEXT NOT NULL,
                     cdar BLOB NOT NULL,
                     signature BLOB NOT NULL,
                     created_at REAL NOT NULL,
-                    delivered_at REAL
+                    delivered_at REAL,
+                    PRIMARY KEY (message_id, position)
                 );
                 CREATE INDEX receipts_pending ON receipts(delivered_at) WHERE delivered_at IS NULL;
 

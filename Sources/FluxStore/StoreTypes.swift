@@ -70,16 +70,26 @@ public struct DepositOutcome: Sendable {
     public var alreadyRecorded: Bool
 }
 
-/// A signed receipt, stored with the deposit so that it can be (re)delivered after a crash.
-public struct ReceiptFiles: Sendable {
-    public var messageID: String
-    public var company: String
+/// One signed CDAR document of a receipt (`fileName` and `fileName.p7s` in the outbox).
+public struct ReceiptDocument: Sendable, Equatable {
     public var fileName: String
     public var cdar: Data
     public var signature: Data
 
-    public init(messageID: String, company: String, fileName: String, cdar: Data, signature: Data) {
-        self.messageID = messageID; self.company = company; self.fileName = fileName; self.cdar = cdar; self.signature = signature
+    public init(fileName: String, cdar: Data, signature: Data) {
+        self.fileName = fileName; self.cdar = cdar; self.signature = signature
+    }
+}
+
+/// The signed receipt of a deposit (one flux-status document, then one per invoice), stored
+/// with the deposit so that it can be (re)delivered after a crash.
+public struct ReceiptFiles: Sendable {
+    public var messageID: String
+    public var company: String
+    public var documents: [ReceiptDocument]
+
+    public init(messageID: String, company: String, documents: [ReceiptDocument]) {
+        self.messageID = messageID; self.company = company; self.documents = documents
     }
 }
 

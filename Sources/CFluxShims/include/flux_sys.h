@@ -9,3 +9,7 @@ long flux_inotify_parse(const void *buf, long len, int32_t *wd, uint32_t *mask, 
 /// AE_IFREG and friends are macros with casts Swift cannot import.
 unsigned int flux_ae_ifreg(void);
 unsigned int flux_ae_ifdir(void);
+
+/// Takes and releases a read lease (F_SETLEASE needs _GNU_SOURCE): 0 when no one has the file
+/// open for writing, else the errno (EAGAIN: a writer holds it; EACCES/EPERM: not our file).
+int flux_try_read_lease(int fd);

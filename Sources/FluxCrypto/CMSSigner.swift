@@ -1,0 +1,49 @@
+import COpenSSL
+import Foundation
+
+/// Makes detached CMS (PKCS#7) SignedData signatures: AS2 `application/pkcs7-signature` parts,
+/// MDN signatures, `.p7s` files beside receipts and manifests.
+public struct CMSSigner: Sendable {
+    /// The signing key.
+    public let key: PrivateKey
+    /// The certificate for `key`, embedded in every signature so the verifier can find it.
+    public let certificate: Certificate
+
+    /// A signer using `key` and its `certificate` (see `Certificate.matches(key:)`; a mismatch is
+    /// reported by `signDetached(_:)`).
+    public init(key: PrivateKey, certificate: Certificate) {
+        self.key = key
+        self.certificate = certificate
+    }
+
+    /// Signs `content` exactly as given (binary mode: no CRLF conversion, so the caller passes the
+    /// canonical bytes) and returns the DER-encoded SignedData without the content.
+    ///
+    /// Digest SHA-256; signed attributes include content type, message digest, signing time and
+    /// S/MIME capabilities; the signer certificate is included.
+    public func signDetached(_ content: Data) throws -> Data {
+        OpenSSLErrorQueue.clear()
+        let flags = UInt32(CMS_DETACHED | CMS_BINARY)
+        return try certificate.withUnsafeX509 { x509 in
+            try key.withUnsafeEVPPKEY { pkey in
+                // CMS_PARTIAL gives an empty SignedData so the digest can be chosen explicitly,
+                // instead of relying on the key type's default.
+                guard let cms = CMS_sign(nil, nil, nil, nil, flags | UInt32(CMS_PARTIAL)) else {
+                    throw CryptoError.openSSL("cms-sign", "cannot create CMS SignedData")
+                }
+                defer { CMS_ContentInfo_free(cms) }
+                guard CMS_add1_signer(cms, x509, pkey, EVP_sha256(), 0) != nil else {
+                    throw CryptoError.openSSL("cms-sign", "cannot add the signer (does the key match the certificate?)")
+                }
+                try MemoryBIO.withReadOnly(content, code: "cms-sign") { input in
+                    guard CMS_final(cms, input, nil, flags) == 1 else {
+                        throw CryptoError.openSSL("cms-sign", "cannot sign the content")
+                    }
+                }
+                return try MemoryBIO.collect(code: "cms-sign", failure: "cannot encode the signature as DER") { out in
+                    i2d_CMS_bio(out, cms) == 1
+                }
+            }
+        }
+    }
+}

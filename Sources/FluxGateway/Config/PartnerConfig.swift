@@ -1,0 +1,121 @@
+import FluxCore
+import FluxStore
+import Foundation
+
+/// How the watcher decides that a file dropped in a directory is complete (SFTP.md, last part).
+public enum CompletionMode: String, Sendable, Equatable, CaseIterable {
+    /// A file renamed into the directory from a temp name (IN_MOVED_TO). The default.
+    case rename
+    /// A `NAME.ok` trigger written after the data names the complete file.
+    case trigger
+    /// IN_CLOSE_WRITE, then a quiet period, then no writer holds the file open.
+    case close
+}
+
+/// A watched directory and its completion mode.
+public struct WatchedDirectory: Sendable, Equatable {
+    public var path: String
+    public var completion: CompletionMode
+}
+
+/// One partner (a company), from `partners.d/<id>.toml`.
+public struct PartnerConfig: Sendable, Equatable {
+    public var id: String
+    public var file: String
+    public var name: String
+    public var address: String
+    public var siren: String?
+    public var roles: [String]
+    public var completion: CompletionMode
+    public var extraDirectories: [WatchedDirectory]
+    public var sftpAuthorizedKeys: [String]
+    public var as2ID: String?
+
+    public var identity: PartnerIdentity {
+        PartnerIdentity(id: id, name: name, address: address, siren: siren, roles: roles)
+    }
+}
+
+extension PartnerConfig {
+    static let knownKeys: Set<String> = ["name", "address", "siren", "siret", "roles", "sftp", "dropzone", "as2"]
+    static let knownRoles: Set<String> = ["supplier", "client", "platform"]
+
+    static func load(file: String, reader r: TOMLReader) -> PartnerConfig? {
+        let id = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            r.issue("(file)", "cannot be read as UTF-8 text"); return nil
+        }
+        guard let t = r.parse(text) else { return nil }
+        r.checkKnown(t, prefix: "", known: knownKeys)
+        if id.isEmpty || !id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) || id.hasPrefix(".") {
+            r.issue("(file name)", "the partner id '\(id)' (file name without .toml) may hold only letters, digits, '-' and '_'")
+        }
+        let name = r.string(t, "name", required: true) ?? ""
+        let address = r.string(t, "address", required: true) ?? ""
+        let siren = r.string(t, "siren")
+        if let s = siren, !Identifiers.isValidSIREN(s) {
+            r.issue("siren", "'\(s)' is not a valid SIREN (9 digits with a Luhn check digit)")
+        }
+        if let siret = r.string(t, "siret") {
+            if !Identifiers.isValidSIRET(siret) { r.issue("siret", "'\(siret)' is not a valid SIRET (14 digits with a valid check digit)") }
+            if let s = siren, !siret.hasPrefix(s) { r.issue("siret", "'\(siret)' does not start with the SIREN \(s)") }
+        }
+        let roles = r.strings(t, "roles") ?? ["supplier"]
+        for role in roles where !knownRoles.contains(role) {
+            r.issue("roles", "unknown role '\(role)' (known: \(knownRoles.sorted().joined(separator: ", ")))")
+        }
+        var completion = CompletionMode.rename
+        var extra: [WatchedDirectory] = []
+        if let dz = r.table(t, "dropzone") {
+            r.checkKnown(dz, prefix: "dropzone", known: ["completion", "extra_dirs"])
+            if let c = r.string(dz, "completion", prefix: "dropzone") {
+                if let m = CompletionMode(rawValue: c) { completion = m } else {
+                    r.issue("dropzone.completion", "'\(c)' is not one of rename, trigger, close")
+                }
+            }
+            if let v = dz["extra_dirs"] {
+                if let a = v.array {
+                    for (i, e) in a.enumerated() {
+                        if let s = e.string {
+                            extra.append(WatchedDirectory(path: s, completion: completion))
+                        } else if let et = e.table {
+                            let key = "dropzone.extra_dirs[\(i)]"
+                            r.checkKnown(et, prefix: key, known: ["path", "completion"])
+                            guard let p = r.string(et, "path", prefix: key, required: true) else { continue }
+                            var m = completion
+                            if let c = r.string(et, "completion", prefix: key) {
+                                if let mm = CompletionMode(rawValue: c) { m = mm } else { r.issue("\(key).completion", "'\(c)' is not one of rename, trigger, close") }
+                            }
+                            extra.append(WatchedDirectory(path: p, completion: m))
+                        } else {
+                            r.issue("dropzone.extra_dirs[\(i)]", "must be a path or { path = ..., completion = ... }")
+                        }
+                    }
+                } else {
+                    r.issue("dropzone.extra_dirs", "must be an array")
+                }
+            }
+            for d in extra where !d.path.hasPrefix("/") {
+                r.issue("dropzone.extra_dirs", "'\(d.path)' must be an absolute path")
+            }
+        }
+        var keys: [String] = []
+        if let sftp = r.table(t, "sftp") {
+            r.checkKnown(sftp, prefix: "sftp", known: ["authorized_keys", "password_hash", "reject_on_close", "max_file_size", "quota_bytes", "quota_files"])
+            keys = r.strings(sftp, "authorized_keys", prefix: "sftp") ?? []
+            for (i, k) in keys.enumerated() {
+                let parts = k.split(separator: " ")
+                if parts.count < 2 || !(parts[0].hasPrefix("ssh-") || parts[0].hasPrefix("ecdsa-") || parts[0].hasPrefix("sk-")) {
+                    r.issue("sftp.authorized_keys[\(i)]", "is not an OpenSSH public key line (type base64 [comment])")
+                }
+            }
+        }
+        var as2ID: String?
+        if let as2 = r.table(t, "as2") {
+            r.checkKnown(as2, prefix: "as2", known: ["as2_id", "certificates", "require_signature", "require_encryption", "async_mdn_urls", "allowed_algorithms"])
+            as2ID = r.string(as2, "as2_id", prefix: "as2")
+        }
+        return PartnerConfig(id: id, file: file, name: name, address: address, siren: siren, roles: roles,
+                             completion: completion, extraDirectories: extra, sftpAuthorizedKeys: keys, as2ID: as2ID)
+    }
+}

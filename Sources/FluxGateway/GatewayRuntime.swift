@@ -1,0 +1,87 @@
+import FluxCore
+import FluxInvoice
+import FluxStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Wires the daemon: identity, store, intake, maintenance and admin services in one
+/// `ServiceGroup`; SIGTERM/SIGINT drain and stop, SIGHUP reloads partners and keys.
+public enum GatewayRuntime {
+    public static func serve(configFile: String, logger: Logger) async throws {
+        let initial = try GatewayConfig.load(file: configFile)
+        let configBox = Mutex(initial)
+        let current: @Sendable () -> GatewayConfig = { configBox.withLock { $0 } }
+
+        try FileManager.default.createDirectory(atPath: initial.stateDir, withIntermediateDirectories: true)
+        let identity = try GatewayIdentity.loadOrGenerate(initial, logger: logger)
+        let signerBox = Mutex(identity.signer)
+        let token = try GatewayIdentity.adminToken(initial, logger: logger)
+        let spool = try Spool(root: initial.spoolDir)
+        let gatewayParty = JournalParty(code: "GATEWAY", name: initial.gatewayName, siren: initial.gatewaySIREN, address: nil, role: "platform")
+        let store = try SQLiteStore(path: initial.databasePath, policy: initial.batching, gateway: gatewayParty) { data in
+            try signerBox.withLock { $0 }.signDetached(data)
+        }
+        try store.syncPartners(initial.partners.map(\.identity))
+        for p in initial.partners {
+            try FileManager.default.createDirectory(atPath: initial.inbox(p.id), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: initial.outbox(p.id), withIntermediateDirectories: true)
+        }
+        let composerBox = Mutex(ReceiptComposer(signer: identity.signer, gatewayName: initial.gatewayName, gatewaySIREN: initial.gatewaySIREN))
+        let processor = IntakeProcessor(spool: spool, store: store, inspector: FluxInspector(limits: initial.limits),
+                                        composer: composerBox.withLock { $0 }, config: current, logger: logger)
+        let intake = IntakeService(processor: processor, quietPeriod: initial.quietPeriod, concurrency: initial.intakeConcurrency,
+                                   targets: { Self.targets(current()) }, logger: logger)
+        let maintenance = MaintenanceService(store: store, processor: processor, intake: intake,
+                                             interval: min(1.0, max(0.1, initial.batching.maxAge / 4)), logger: logger)
+        var services: [any Service] = [intake, maintenance]
+        if let admin = initial.adminListen {
+            services.append(AdminServer.build(address: admin, token: token, store: store, spool: spool,
+                                              ready: { intake.ready.load(ordering: .acquiring) }, logger: logger))
+        }
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+
+        // SIGHUP: reload partners (new drop zones, partner file) and the identity without
+        // dropping anything in flight. An invalid new config is refused and the old one kept.
+        signal(SIGHUP, SIG_IGN)
+        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hup.setEventHandler {
+            do {
+                let fresh = try GatewayConfig.load(file: configFile)
+                let newIdentity = try GatewayIdentity.loadOrGenerate(fresh, logger: logger)
+                signerBox.withLock { $0 = newIdentity.signer }
+                configBox.withLock { $0 = fresh }
+                try store.syncPartners(fresh.partners.map(\.identity))
+                for p in fresh.partners {
+                    try FileManager.default.createDirectory(atPath: fresh.inbox(p.id), withIntermediateDirectories: true)
+                    try FileManager.default.createDirectory(atPath: fresh.outbox(p.id), withIntermediateDirectories: true)
+                }
+                try intake.reload()
+                logger.notice("configuration reloaded", metadata: ["partners": "\(fresh.partners.count)"])
+            } catch {
+                logger.error("reload refused, the previous configuration stays in force", metadata: ["error": "\(error)"])
+            }
+        }
+        hup.resume()
+
+        logger.notice("flux-gateway started", metadata: [
+            "version": "\(FluxVersion.string)", "state_dir": "\(initial.stateDir)", "partners": "\(initial.partners.count)",
+            "admin": "\(initial.adminListen?.description ?? "disabled")",
+        ])
+        SystemdNotifier.notify("READY=1\nSTATUS=serving")
+        try await group.run()
+        hup.cancel()
+        SystemdNotifier.notify("STOPPING=1")
+        logger.notice("flux-gateway stopped")
+    }
+
+    /// Every watched directory: each partner's inbox and its extra directories.
+    static func targets(_ c: GatewayConfig) -> [WatchTarget] {
+        c.partners.flatMap { p in
+            [WatchTarget(partner: p.id, directory: c.inbox(p.id), completion: p.completion)]
+                + p.extraDirectories.map { WatchTarget(partner: p.id, directory: $0.path, completion: $0.completion) }
+        }
+    }
+}

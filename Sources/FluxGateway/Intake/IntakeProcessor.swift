@@ -1,0 +1,151 @@
+import FluxCore
+import FluxCrypto
+import FluxInvoice
+import FluxStore
+import Foundation
+import Logging
+
+/// The outcome of processing one claimed file, for logs, metrics and tests.
+public struct IntakeResult: Sendable {
+    public var messageID: String
+    public var partner: String
+    public var fileName: String
+    public var outcome: DepositOutcome
+    public var receipt: ReceiptFiles
+    public var journal: [JournalEntry]
+}
+
+/// One deposit's whole path, synchronous and blocking (file I/O, fsync, SQLite): claim by
+/// rename → spool → inspect → one transaction → drop the claimed file → deliver the receipt.
+/// Each step is safe to repeat after a crash at any point (see `recoverClaimed`).
+public final class IntakeProcessor: Sendable {
+    let spool: Spool
+    let store: SQLiteStore
+    let inspector: FluxInspector
+    let composer: ReceiptComposer
+    let configProvider: @Sendable () -> GatewayConfig
+    let logger: Logger
+    let events: EventLog
+
+    public init(spool: Spool, store: SQLiteStore, inspector: FluxInspector, composer: ReceiptComposer,
+                config: @escaping @Sendable () -> GatewayConfig, logger: Logger) {
+        self.spool = spool; self.store = store; self.inspector = inspector; self.composer = composer
+        self.configProvider = config; self.logger = logger; self.events = EventLog(logger: logger)
+    }
+
+    /// The private claim directory of a watched directory: beside the inbox for the partner's
+    /// own drop zone, inside an extra directory otherwise (a rename must stay on one filesystem).
+    public static func claimDirectory(for directory: String, partner: String, config: GatewayConfig) -> String {
+        directory == config.inbox(partner) ? config.claimDir(partner) : directory + "/.flux-claimed"
+    }
+
+    /// Claims and processes one candidate. Returns nil when someone else claimed it first.
+    @discardableResult
+    public func process(_ c: DropZoneCandidate) throws -> IntakeResult? {
+        let config = configProvider()
+        guard config.partner(c.partner) != nil else { return nil }
+        let claimDir = Self.claimDirectory(for: c.directory, partner: c.partner, config: config)
+        try FileManager.default.createDirectory(atPath: claimDir, withIntermediateDirectories: true)
+        let messageID = UUID().uuidString.lowercased()
+        let claimed = "\(claimDir)/\(messageID)__\(c.name)"
+        if rename(c.path, claimed) != 0 {
+            if errno == ENOENT { return nil }  // already claimed by a concurrent event or rescan
+            throw FluxError("claim", "cannot claim \(c.path): \(errnoString())")
+        }
+        try Spool.fsyncDirectory(claimDir)
+        let trigger = c.path + ".ok"
+        let result = try processClaimed(path: claimed, partner: c.partner, messageID: messageID, fileName: c.name, channel: "dropzone")
+        unlink(trigger)  // trigger mode: the .ok has served its purpose (harmless elsewhere)
+        return result
+    }
+
+    /// Processes a claimed file (fresh or found at start-up) to the end. Idempotent per message id.
+    public func processClaimed(path: String, partner partnerID: String, messageID: String, fileName: String, channel: String) throws -> IntakeResult? {
+        let config = configProvider()
+        guard let partner = config.partner(partnerID) else {
+            logger.error("claimed file of an unknown partner left in place", metadata: ["path": "\(path)"])
+            return nil
+        }
+        let receivedAt = Date()
+        let entry = try spool.store(file: path)
+        let report = inspector.inspect(path: spool.path(for: entry.sha256), fileName: fileName)
+        var items: [DepositItem] = []
+        for item in report.items {
+            let e = report.format == "xml" ? entry : try spool.store(data: item.content)
+            items.append(DepositItem(name: item.name, spool: e, facts: item.facts, anomalies: item.anomalies))
+        }
+        let deposit = Deposit(messageID: messageID, partner: partner.identity, channel: channel, fileName: fileName, spool: entry,
+                              format: report.format, receivedAt: receivedAt, fluxAnomalies: report.fluxAnomalies, items: items)
+        let (outcome, receipt, journal) = try store.recordDeposit(deposit) { outcome in
+            try composer.compose(outcome, deposit: deposit, now: Date())
+        }
+        // Committed: the original may leave the drop zone now, and the receipt may go out.
+        unlink(path)
+        try? Spool.fsyncDirectory((path as NSString).deletingLastPathComponent)
+        try deliver(receipt, config: config)
+        for e in journal { events.journal(e) }
+        for b in outcome.sealedBatches { events.batchSealed(b) }
+        Metrics.deposit(outcome)
+        return IntakeResult(messageID: messageID, partner: partnerID, fileName: fileName, outcome: outcome, receipt: receipt, journal: journal)
+    }
+
+    /// Writes a committed receipt into the partner's outbox (signature first, so the CDAR never
+    /// appears without its .p7s) and records the delivery. Safe to repeat.
+    public func deliver(_ receipt: ReceiptFiles, config: GatewayConfig) throws {
+        let outbox = config.outbox(receipt.company)
+        try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
+        for doc in receipt.documents {
+            try DurableFile.write(doc.signature, to: "\(outbox)/\(doc.fileName).p7s")
+            try DurableFile.write(doc.cdar, to: "\(outbox)/\(doc.fileName)")
+        }
+        try store.markReceiptDelivered(receipt.messageID)
+    }
+
+    /// Start-up recovery: every claimed file is either committed (drop it) or not (process it
+    /// under the same message id, so a crash never yields two messages for one file); every
+    /// committed receipt not yet in an outbox is delivered.
+    public func recoverClaimed(targets: [WatchTarget]) {
+        let config = configProvider()
+        var dirs: [(String, String)] = []
+        for t in targets {
+            let d = Self.claimDirectory(for: t.directory, partner: t.partner, config: config)
+            if !dirs.contains(where: { $0.0 == d }) { dirs.append((d, t.partner)) }
+        }
+        for (dir, partner) in dirs {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
+            for n in names.sorted() {
+                guard let sep = n.range(of: "__") else { continue }
+                let id = String(n[..<sep.lowerBound])
+                let original = String(n[sep.upperBound...])
+                let path = "\(dir)/\(n)"
+                do {
+                    if try store.messageExists(id) {
+                        unlink(path)
+                        logger.info("recovered: claimed file already committed, removed", metadata: ["message_id": "\(id)", "file": "\(original)"])
+                    } else {
+                        logger.notice("recovered: processing a claimed file left by a crash", metadata: ["message_id": "\(id)", "file": "\(original)"])
+                        _ = try processClaimed(path: path, partner: partner, messageID: id, fileName: original, channel: "dropzone")
+                    }
+                } catch {
+                    logger.error("recovery of a claimed file failed; it stays claimed and is retried at the next start",
+                                 metadata: ["path": "\(path)", "error": "\(error)"])
+                }
+            }
+        }
+        deliverPendingReceipts()
+    }
+
+    /// Delivers committed receipts still missing from an outbox.
+    public func deliverPendingReceipts() {
+        let config = configProvider()
+        do {
+            for r in try store.undeliveredReceipts() {
+                do { try deliver(r, config: config) } catch {
+                    logger.error("receipt delivery failed, will retry", metadata: ["message_id": "\(r.messageID)", "error": "\(error)"])
+                }
+            }
+        } catch {
+            logger.error("cannot list pending receipts", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import FluxStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Periodic work: seal batches that reached their age, redeliver receipts, rescan drop zones
+/// (a safety net for missed events and NFS), refresh the queue gauges, pet the watchdog.
+public struct MaintenanceService: Service {
+    let store: SQLiteStore
+    let processor: IntakeProcessor
+    let intake: IntakeService
+    let interval: Double
+    let logger: Logger
+
+    public init(store: SQLiteStore, processor: IntakeProcessor, intake: IntakeService, interval: Double, logger: Logger) {
+        self.store = store; self.processor = processor; self.intake = intake; self.interval = interval; self.logger = logger
+    }
+
+    public func run() async throws {
+        let watchdog = SystemdNotifier.watchdogInterval
+        var lastRescan = Date()
+        var lastWatchdog = Date.distantPast
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let sealed = try await Blocking.run { try store.sealExpiredBatches() }
+                for id in sealed { logger.info("batch sealed and ready", metadata: ["flux_batch": "\(id)", "reason": "age"]) }
+                Metrics.sealed(sealed.count)
+                try await Blocking.run { processor.deliverPendingReceipts() }
+                if let depth = try? store.queueDepth() { Metrics.queueDepth(depth) }
+            } catch {
+                logger.error("maintenance pass failed", metadata: ["error": "\(error)"])
+            }
+            if Date().timeIntervalSince(lastRescan) >= 30 { intake.rescan(); lastRescan = Date() }
+            if let w = watchdog, Date().timeIntervalSince(lastWatchdog) >= w {
+                SystemdNotifier.notify("WATCHDOG=1"); lastWatchdog = Date()
+            }
+            try? await Task.sleep(for: .milliseconds(Int(interval * 1000)), tolerance: .milliseconds(50))
+        }
+    }
+}

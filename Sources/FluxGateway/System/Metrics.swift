@@ -1,0 +1,49 @@
+import FluxStore
+import Foundation
+import Metrics
+import Prometheus
+
+/// The gateway's Prometheus metrics, registered once per process.
+public enum Metrics {
+    public static let registry = PrometheusCollectorRegistry()
+
+    /// Routes swift-metrics into the registry (only `serve` calls this).
+    public static func bootstrap() {
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    }
+
+    static func deposit(_ o: DepositOutcome) {
+        guard !o.alreadyRecorded else { return }
+        Counter(label: "flux_deposits_total", dimensions: [("status", o.fluxAccepted ? "accepted" : "refused")]).increment()
+        for a in o.fluxAnomalies {
+            Counter(label: "flux_deposits_refused_total", dimensions: [("reason", a.reasonCode)]).increment()
+        }
+        for i in o.items where i.facts.syntax.isInvoice {
+            if i.accepted {
+                Counter(label: "flux_invoices_total", dimensions: [("status", "accepted"), ("reason", "")]).increment()
+            } else {
+                for a in i.anomalies {
+                    Counter(label: "flux_invoices_total", dimensions: [("status", "rejected"), ("reason", a.reasonCode)]).increment()
+                }
+            }
+        }
+        for _ in o.sealedBatches { Counter(label: "flux_batches_sealed_total").increment() }
+    }
+
+    static func sealed(_ n: Int) {
+        for _ in 0..<n { Counter(label: "flux_batches_sealed_total").increment() }
+    }
+
+    static func queueDepth(_ depth: [String: Int]) {
+        for s in ["open", "ready", "claimed", "acked"] {
+            Gauge(label: "flux_queue_batches", dimensions: [("status", s)]).record(depth[s] ?? 0)
+        }
+    }
+
+    /// The text exposition format.
+    public static func render() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}
