@@ -52,6 +52,6 @@ let package = Package(
         .testTarget(name: "FluxCryptoTests", dependencies: ["FluxCrypto", "FluxCore"], swiftSettings: strict),
         .testTarget(name: "FluxInvoiceTests", dependencies: ["FluxInvoice", "FluxCore"], swiftSettings: strict),
         .testTarget(name: "FluxStoreTests", dependencies: ["FluxStore", "FluxCrypto", "FluxInvoice", "FluxCore"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["FluxGateway", "FluxStore", "FluxCrypto", "FluxCore"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["FluxGateway", "FluxStore", "FluxCrypto", "FluxCore", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
     ]
 )
