@@ -30,7 +30,7 @@ public enum GatewayRuntime {
         }
         let composerBox = Mutex(ReceiptComposer(signer: identity.signer, gatewayName: initial.gatewayName, gatewaySIREN: initial.gatewaySIREN))
         let processor = IntakeProcessor(spool: spool, store: store, inspector: FluxInspector(limits: initial.limits),
-                                        composer: composerBox.withLock { $0 }, config: current, logger: logger)
+                                        composer: { composerBox.withLock { $0 } }, config: current, logger: logger)
         let intake = IntakeService(processor: processor, quietPeriod: initial.quietPeriod, concurrency: initial.intakeConcurrency,
                                    targets: { Self.targets(current()) }, logger: logger)
         let maintenance = MaintenanceService(store: store, processor: processor, intake: intake,
@@ -52,6 +52,7 @@ public enum GatewayRuntime {
                 let fresh = try GatewayConfig.load(file: configFile)
                 let newIdentity = try GatewayIdentity.loadOrGenerate(fresh, logger: logger)
                 signerBox.withLock { $0 = newIdentity.signer }
+                composerBox.withLock { $0 = ReceiptComposer(signer: newIdentity.signer, gatewayName: fresh.gatewayName, gatewaySIREN: fresh.gatewaySIREN) }
                 configBox.withLock { $0 = fresh }
                 try store.syncPartners(fresh.partners.map(\.identity))
                 for p in fresh.partners {

@@ -22,12 +22,12 @@ public final class IntakeProcessor: Sendable {
     let spool: Spool
     let store: SQLiteStore
     let inspector: FluxInspector
-    let composer: ReceiptComposer
+    let composer: @Sendable () -> ReceiptComposer
     let configProvider: @Sendable () -> GatewayConfig
     let logger: Logger
     let events: EventLog
 
-    public init(spool: Spool, store: SQLiteStore, inspector: FluxInspector, composer: ReceiptComposer,
+    public init(spool: Spool, store: SQLiteStore, inspector: FluxInspector, composer: @escaping @Sendable () -> ReceiptComposer,
                 config: @escaping @Sendable () -> GatewayConfig, logger: Logger) {
         self.spool = spool; self.store = store; self.inspector = inspector; self.composer = composer
         self.configProvider = config; self.logger = logger; self.events = EventLog(logger: logger)
@@ -77,7 +77,7 @@ public final class IntakeProcessor: Sendable {
         let deposit = Deposit(messageID: messageID, partner: partner.identity, channel: channel, fileName: fileName, spool: entry,
                               format: report.format, receivedAt: receivedAt, fluxAnomalies: report.fluxAnomalies, items: items)
         let (outcome, receipt, journal) = try store.recordDeposit(deposit) { outcome in
-            try composer.compose(outcome, deposit: deposit, now: Date())
+            try composer().compose(outcome, deposit: deposit, now: Date())
         }
         // Committed: the original may leave the drop zone now, and the receipt may go out.
         unlink(path)
