@@ -74,10 +74,11 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
     var token: String { (try? String(contentsOf: state.appendingPathComponent("keys/admin.token"), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" }
     var cert: String { state.appendingPathComponent("keys/gateway.cert.pem").path }
 
-    func start() throws {
+    func start(environment: [String: String] = [:]) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = ["serve", "--config", config]
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if !FileManager.default.fileExists(atPath: logFile.path) { FileManager.default.createFile(atPath: logFile.path, contents: nil) }
         let log = try FileHandle(forWritingTo: logFile)
         log.seekToEndOfFile()
@@ -86,6 +87,10 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
         try p.run()
         process = p
         try waitUntil(timeout: 30, "the gateway answers /readyz") { (try? self.http("GET", "/readyz").status) == 200 }
+    }
+
+    func signal(_ sig: Int32) {
+        if let p = process { kill(p.processIdentifier, sig) }
     }
 
     func kill9() {
