@@ -15,6 +15,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--bin", default=str(repo / ".build/release/flux-gateway"))
 ap.add_argument("-n", type=int, default=1000)
 ap.add_argument("--timeout", type=float, default=300)
+ap.add_argument("--sequential", action="store_true", help="one deposit at a time: unloaded latency")
 ap.add_argument("--shared", default=os.environ.get("FLUX_SHARED", str(repo.parent / "shared")))
 a = ap.parse_args()
 
@@ -48,18 +49,24 @@ try:
         (staged / f"inv{i:05d}.xml").write_text(sample.replace("FA-2026-000123", f"BENCH-{i:06d}"))
     closed = {}
     t0 = time.time()
+    seen = {}
     for i in range(a.n):
         name = f"inv{i:05d}.xml"
         os.rename(staged / name, inbox / name)
         closed[name] = time.time()
-    seen = {}
+        if a.sequential:
+            while name not in seen and time.time() < t0 + a.timeout:
+                for e in os.scandir(outbox):
+                    if e.name.startswith(name + ".") and e.name.endswith("-001.cdar.xml"):
+                        seen[name] = time.time()
+                time.sleep(0.001)
     deadline = t0 + a.timeout
     while len(seen) < a.n and time.time() < deadline:
         for e in os.scandir(outbox):
             if e.name.endswith("-001.cdar.xml"):
                 src = e.name.split(".xml.")[0] + ".xml"
                 if src not in seen:
-                    seen[src] = e.stat().st_mtime
+                    seen[src] = time.time() if a.sequential else e.stat().st_mtime
         time.sleep(0.02)
     t1 = max(seen.values()) if seen else time.time()
     if len(seen) < a.n:

@@ -104,7 +104,7 @@ public final class IntakeProcessor: Sendable {
     /// Start-up recovery: every claimed file is either committed (drop it) or not (process it
     /// under the same message id, so a crash never yields two messages for one file); every
     /// committed receipt not yet in an outbox is delivered.
-    public func recoverClaimed(targets: [WatchTarget]) {
+    public func recoverClaimed(targets: [WatchTarget], claimedBefore: Date? = nil) {
         let config = configProvider()
         var dirs: [(String, String)] = []
         for t in targets {
@@ -118,6 +118,11 @@ public final class IntakeProcessor: Sendable {
                 let id = String(n[..<sep.lowerBound])
                 let original = String(n[sep.upperBound...])
                 let path = "\(dir)/\(n)"
+                if let limit = claimedBefore {
+                    // ctime is the claim (rename) time; younger claims may still be in a worker
+                    var st = stat()
+                    guard stat(path, &st) == 0, Double(st.st_ctim.tv_sec) < limit.timeIntervalSince1970 else { continue }
+                }
                 do {
                     if try store.messageExists(id) {
                         unlink(path)

@@ -30,7 +30,14 @@ public struct MaintenanceService: Service {
             } catch {
                 logger.error("maintenance pass failed", metadata: ["error": "\(error)"])
             }
-            if Date().timeIntervalSince(lastRescan) >= 30 { intake.rescan(); lastRescan = Date() }
+            if Date().timeIntervalSince(lastRescan) >= 30 {
+                intake.rescan()
+                // a deposit that failed (disk full, database busy...) stays claimed: retry it here
+                // rather than only at the next start; the message id makes a retry idempotent
+                let targets = intake.targets()
+                _ = try? await Blocking.run { processor.recoverClaimed(targets: targets, claimedBefore: Date().addingTimeInterval(-60)) }
+                lastRescan = Date()
+            }
             if let w = watchdog, Date().timeIntervalSince(lastWatchdog) >= w {
                 SystemdNotifier.notify("WATCHDOG=1"); lastWatchdog = Date()
             }
