@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "FluxCoreTests", dependencies: ["FluxCore"], swiftSettings: strict),
         .testTarget(name: "FluxCryptoTests", dependencies: ["FluxCrypto", "FluxCore"], swiftSettings: strict),
         .testTarget(name: "FluxInvoiceTests", dependencies: ["FluxInvoice", "FluxCore"], swiftSettings: strict),
-        .testTarget(name: "FluxStoreTests", dependencies: ["FluxStore", "FluxCrypto", "FluxInvoice", "FluxCore"], swiftSettings: strict),
+        .testTarget(name: "FluxStoreTests", dependencies: ["FluxStore", "FluxCrypto", "FluxInvoice", "FluxCore", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["FluxGateway", "FluxStore", "FluxCrypto", "FluxCore", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
     ]
 )

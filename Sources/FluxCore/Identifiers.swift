@@ -18,7 +18,7 @@ public enum Identifiers {
 
     /// The French VAT number for a SIREN: FR + key + SIREN, key = (12 + 3 × (SIREN mod 97)) mod 97.
     public static func frenchVATNumber(siren: String) -> String? {
-        guard siren.count == 9, let n = Int(siren) else { return nil }
+        guard siren.count == 9, siren.allSatisfy(\.isASCIIDigit), let n = Int(siren) else { return nil }
         let key = (12 + 3 * (n % 97)) % 97
         return "FR" + (key < 10 ? "0" : "") + String(key) + siren
     }

@@ -80,6 +80,7 @@ public enum ArchiveReader {
         if name.isEmpty { return "has an empty name" }
         if name.hasPrefix("/") || name.hasPrefix("\\") { return "has an absolute path" }
         if name.utf8.contains(0) { return "has a NUL byte in its name" }
+        if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return "has a control character in its name" }
         if name.utf8.count > 1024 { return "has a name longer than 1024 bytes" }
         let parts = name.split(whereSeparator: { $0 == "/" || $0 == "\\" })
         if parts.contains("..") { return "escapes the archive with '..'" }

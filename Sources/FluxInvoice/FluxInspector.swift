@@ -69,6 +69,7 @@ public struct FluxInspector: Sendable {
 
     func inspectArchive(path: String, format: ArchiveReader.Format) -> FluxReport {
         var items: [FluxItem] = []
+        var memberRule: String?
         do {
             try ArchiveReader.read(path: path, format: format, limits: limits) { name, data in
                 if data.isEmpty {
@@ -79,11 +80,13 @@ public struct FluxInspector: Sendable {
                 }
                 switch Self.understand(name: name, data: data) {
                 case .success(let item): items.append(item)
-                case .failure(let a): throw FluxError(a.reasonCode, a.message)
+                case .failure(let a):
+                    memberRule = a.rule
+                    throw FluxError(a.reasonCode, a.message)
                 }
             }
         } catch let e as FluxError {
-            return .refused(format.rawValue, Anomaly(rule: "FLUX-ARCHIVE", reasonCode: e.code, message: e.message))
+            return .refused(format.rawValue, Anomaly(rule: memberRule ?? "FLUX-ARCHIVE", reasonCode: e.code, message: e.message))
         } catch {
             return .refused(format.rawValue, Anomaly(rule: "FLUX-ARCHIVE", reasonCode: "IRR_EXTRAC", message: "\(error)"))
         }

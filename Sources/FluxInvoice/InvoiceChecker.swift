@@ -30,9 +30,15 @@ public enum InvoiceChecker {
         return out
     }
 
+    /// YYYY-MM-DD naming a real calendar day.
     static func isISODate(_ s: String) -> Bool {
-        let parts = s.split(separator: "-")
-        guard s.count == 10, parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return false }
-        return (1900...2999).contains(y) && (1...12).contains(m) && (1...31).contains(d)
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
+        guard s.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              parts.allSatisfy({ $0.allSatisfy(\.isASCIIDigit) }),
+              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+              (1900...2999).contains(y), (1...12).contains(m) else { return false }
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
+        return (1...days).contains(d)
     }
 }

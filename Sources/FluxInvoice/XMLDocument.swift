@@ -65,7 +65,7 @@ public final class XMLDoc {
 enum XMLProlog {
     static func refusal(in data: Data) -> FluxError? {
         // The prolog is XML declaration, comments, PIs and whitespace; a DOCTYPE can only be there.
-        let limit = min(data.count, 64 * 1024)
+        let limit = data.count  // the whole prolog: comments before a DOCTYPE must not hide it
         var i = data.startIndex
         let end = data.startIndex + limit
         if data.starts(with: [0xEF, 0xBB, 0xBF]) { i += 3 }

@@ -48,17 +48,23 @@ public struct JournalEntry: Sendable, Codable, Equatable {
     public var prevHash: String
     public var hash: String
 
-    /// The bytes the hash covers: every field in a fixed order, unit-separated, so that no field
-    /// can be shifted into another without changing the hash.
+    /// The bytes the hash covers: every field in a fixed order, each prefixed with its UTF-8
+    /// length (anomalies as a counted list), so that no text can move from one field to the
+    /// next without changing the hash, whatever characters the fields hold.
     public func canonicalBytes() -> Data {
         let fields: [String] = [
             company, String(seq), at, direction, channel, kind, messageID, fileName, sha256, String(size),
             invoiceNumber ?? "", invoiceDate ?? "", amountWithoutVAT ?? "", amountWithVAT ?? "", currency ?? "",
             sender.code ?? "", sender.name ?? "", sender.siren ?? "", sender.address ?? "", sender.role ?? "",
             receiver.code ?? "", receiver.name ?? "", receiver.siren ?? "", receiver.address ?? "", receiver.role ?? "",
-            software, status, anomalies.joined(separator: "\u{1E}"), prevHash,
-        ]
-        return Data(fields.joined(separator: "\u{1F}").utf8)
+            software, status, String(anomalies.count),
+        ] + anomalies + [prevHash]
+        var out = Data()
+        for f in fields {
+            out.append(contentsOf: Array("\(f.utf8.count):".utf8))
+            out.append(contentsOf: Array(f.utf8))
+        }
+        return out
     }
 
     public func computeHash() -> String { Digest.sha256Hex(canonicalBytes()) }

@@ -8,7 +8,8 @@ extension SQLiteStore {
     /// Records one deposit in a single transaction: message, invoices, anomalies, journal
     /// entries, batch membership (sealing batches that fill up) and the signed receipt, built by
     /// `makeReceipt` from the final verdicts. Replaying a committed message id writes nothing and
-    /// returns the stored outcome, which makes crash recovery idempotent.
+    /// returns the stored receipt with `alreadyRecorded` set (the outcome then carries no items),
+    /// which makes crash recovery idempotent.
     public func recordDeposit(_ d: Deposit, now: Date = Date(),
                               makeReceipt: (DepositOutcome) throws -> ReceiptFiles) throws -> (DepositOutcome, ReceiptFiles, [JournalEntry]) {
         try pool.write { db in

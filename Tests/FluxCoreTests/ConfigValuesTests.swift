@@ -3,25 +3,27 @@ import Testing
 
 @Suite("Configuration value parsers")
 struct ConfigValuesTests {
-    @Test("bytes with binary and decimal units", arguments: [
-        ("64MiB", Int64(64) << 20),
-        ("64 MiB", Int64(64) << 20),
-        ("1GiB", Int64(1) << 30),
-        ("64KiB", Int64(64) << 10),
-        ("2TiB", Int64(2) << 40),
-        ("1GB", Int64(1_000_000_000)),
-        ("10KB", Int64(10_000)),
-        ("3MB", Int64(3_000_000)),
-        ("1TB", Int64(1_000_000_000_000)),
-        ("4K", Int64(4) << 10),
-        ("4M", Int64(4) << 20),
-        ("4G", Int64(4) << 30),
-        ("512B", Int64(512)),
-        ("10", Int64(10)),
-        ("0", Int64(0)),
-        ("  10  ", Int64(10)),
+    static let byteCases: [(String, Int64)] = [
+        ("64MiB", 67_108_864),
+        ("64 MiB", 67_108_864),
+        ("1GiB", 1_073_741_824),
+        ("64KiB", 65_536),
+        ("2TiB", 2_199_023_255_552),
+        ("1GB", 1_000_000_000),
+        ("10KB", 10_000),
+        ("3MB", 3_000_000),
+        ("1TB", 1_000_000_000_000),
+        ("4K", 4_096),
+        ("4M", 4_194_304),
+        ("4G", 4_294_967_296),
+        ("512B", 512),
+        ("10", 10),
+        ("0", 0),
+        ("  10  ", 10),
         ("9223372036854775807", Int64.max),
-    ])
+    ]
+
+    @Test("bytes with binary and decimal units", arguments: byteCases)
     func bytes(input: String, expected: Int64) {
         #expect(ConfigValues.parseBytes(input) == expected, "\(input)")
     }
@@ -37,7 +39,7 @@ struct ConfigValuesTests {
         #expect(ConfigValues.parseBytes(input) == nil, "\(input)")
     }
 
-    @Test("seconds with units", arguments: [
+    static let secondCases: [(String, Double)] = [
         ("5m", 300.0),
         ("250ms", 0.25),
         ("2h", 7200.0),
@@ -48,7 +50,9 @@ struct ConfigValuesTests {
         ("0.5h", 1800.0),
         ("0", 0.0),
         (" 5m ", 300.0),
-    ])
+    ]
+
+    @Test("seconds with units", arguments: secondCases)
     func seconds(input: String, expected: Double) {
         #expect(ConfigValues.parseSeconds(input) == expected, "\(input)")
     }

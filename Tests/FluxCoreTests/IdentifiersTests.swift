@@ -42,7 +42,7 @@ struct IdentifiersTests {
         // Luhn-valid but digit sum 19: the La Poste rule replaces Luhn, so invalid.
         #expect(!Identifiers.isValidSIRET("35600000010013"))
         // Neither rule.
-        #expect(!Identifiers.isValidSIRET("35600000010000"))
+        #expect(!Identifiers.isValidSIRET("35600000010001"))   // digit sum 16, Luhn fails
     }
 
     @Test("French VAT number from a SIREN: FR + key + SIREN")
@@ -53,6 +53,13 @@ struct IdentifiersTests {
         #expect(Identifiers.frenchVATNumber(siren: "000000062") == "FR04000000062")
         #expect(Identifiers.frenchVATNumber(siren: "10000000") == nil)
         #expect(Identifiers.frenchVATNumber(siren: "10000000X") == nil)
+    }
+
+    @Test("French VAT number from a 9-character string that is not 9 digits: nil")
+    func vatNumberNonDigits() {
+        #expect(Identifiers.frenchVATNumber(siren: "+10000000") == nil)
+        #expect(Identifiers.frenchVATNumber(siren: "-10000000") == nil)
+        #expect(Identifiers.frenchVATNumber(siren: " 10000000") == nil)
     }
 
     @Test("French VAT number check")
@@ -73,7 +80,7 @@ struct IdentifiersTests {
 
     @Test("isASCIIDigit accepts only 0-9")
     func asciiDigit() {
-        #expect("0123456789".allSatisfy(\.isASCIIDigit))
+        #expect("0123456789".allSatisfy { $0.isASCIIDigit })
         #expect(!Character("٣").isASCIIDigit)
         #expect(!Character("a").isASCIIDigit)
         #expect(!Character("½").isASCIIDigit)

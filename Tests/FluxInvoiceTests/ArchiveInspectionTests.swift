@@ -121,7 +121,7 @@ struct ArchiveInspectionTests {
             #expect(report.fluxAccepted, "\(report.fluxAnomalies)")
             #expect(report.format == "tar.gz")
             #expect(report.items.map(\.name) == Self.twoInvoices.map(\.0))
-            #expect(report.items.allSatisfy(\.accepted))
+            #expect(report.items.allSatisfy { $0.accepted })
             #expect(report.items.map(\.facts.number) == ["FA-2026-000123", "FA-2026-000124"])
             #expect(report.items.map(\.facts.syntax) == [.cii, .ublInvoice])
             let original = try Corpus.data(Corpus.frCII)
@@ -150,7 +150,7 @@ struct ArchiveInspectionTests {
             #expect(report.fluxAccepted, "\(report.fluxAnomalies)")
             #expect(report.format == "zip")
             #expect(report.items.map(\.name) == Self.twoInvoices.map(\.0))
-            #expect(report.items.allSatisfy(\.accepted))
+            #expect(report.items.allSatisfy { $0.accepted })
             #expect(report.items.map(\.facts.number) == ["FA-2026-000123", "FA-2026-000124"])
             let original = try Corpus.data(Corpus.frUBL)
             #expect(report.items[1].content == original)
@@ -195,7 +195,7 @@ struct ArchiveInspectionTests {
         #expect(f6.fluxAccepted, "\(f6.fluxAnomalies)")
         #expect(f6.items.count == 4)
         #expect(f6.items.allSatisfy { $0.facts.syntax == .cdar })
-        #expect(f6.items.allSatisfy(\.accepted))   // lifecycle messages carry no invoice checks
+        #expect(f6.items.allSatisfy { $0.accepted })   // lifecycle messages carry no invoice checks
         #expect(f6.items.map(\.name) == [
             "FA-2026-000123_01b_CDV-200_Deposee_to-PPF.xml",
             "FA-2026-000123_07b_CDV-212_Encaissee_to-PPF.xml",
@@ -312,6 +312,55 @@ struct ArchiveInspectionTests {
             #expect(a.reasonCode == "IRR_EXTRAC")
             #expect(a.message.contains("decompression bomb"), "\(a.message)")
             #expect(elapsed < .seconds(3))
+        }
+    }
+
+    @Test("zip bomb (100 MB of zeros in one member): refused on the compression ratio")
+    func zipBomb() throws {
+        try withTemporaryDirectory { dir in
+            let archive = dir.appendingPathComponent("bomb.zip").path
+            try python("""
+                import sys, zipfile
+                with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+                    with z.open("zeros.xml", "w") as w, open("/dev/zero", "rb") as src:
+                        left = int(sys.argv[2])
+                        while left:
+                            chunk = src.read(min(left, 1 << 20)); w.write(chunk); left -= len(chunk)
+                """, [archive, String(100 << 20)], in: dir)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let report = inspect(archive)
+            #expect(clock.now - start < .seconds(3))
+            #expect(!report.fluxAccepted)
+            #expect(report.fluxAnomalies.map(\.reasonCode) == ["IRR_EXTRAC"])
+            #expect(report.fluxAnomalies.first?.message.contains("decompression bomb") == true, "\(report.fluxAnomalies)")
+        }
+    }
+
+    @Test("a large but ordinary archive (1.5 MB invoice, barely compressible) is accepted")
+    func largeLegitimateArchive() throws {
+        try withTemporaryDirectory { dir in
+            // Deterministic pseudo-random note text: compresses ~1.3:1, far under the ratio bound,
+            // while the expanded size is over the bound's 1 MiB allowance.
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+            let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
+            var note = [UInt8](repeating: 0, count: 1_500_000)
+            for i in note.indices {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                note[i] = alphabet[Int((state >> 33) % UInt64(alphabet.count))]
+            }
+            let text = String(decoding: try Corpus.data(Corpus.frCII), as: UTF8.self)
+                .replacingOccurrences(of: "<ram:Content>B2B</ram:Content>",
+                                      with: "<ram:Content>\(String(decoding: note, as: UTF8.self))</ram:Content>")
+            let bigFile = dir.appendingPathComponent("big-source.xml")
+            try Data(text.utf8).write(to: bigFile)
+            let archive = try buildArchive([Member(name: "big.xml", src: bigFile.path), .corpus("small.xml", Corpus.frUBL)],
+                                           format: .tarGz, in: dir)
+            let report = inspect(archive)
+            #expect(report.fluxAccepted, "\(report.fluxAnomalies)")
+            #expect(report.items.map(\.name) == ["big.xml", "small.xml"])
+            #expect(report.items.first?.content.count ?? 0 > 1 << 20)
+            #expect(report.items.first?.facts.number == "FA-2026-000123")
         }
     }
 

@@ -45,8 +45,8 @@ func run(_ executable: String, _ arguments: [String], in directory: URL) throws 
     let tmp = FileManager.default.temporaryDirectory
     let outURL = tmp.appendingPathComponent("flux-tool-out-\(UUID().uuidString)")
     let errURL = tmp.appendingPathComponent("flux-tool-err-\(UUID().uuidString)")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
     defer {
         try? FileManager.default.removeItem(at: outURL)
         try? FileManager.default.removeItem(at: errURL)
