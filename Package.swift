@@ -48,10 +48,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
+        // Helpers shared by the test targets (running external tools such as tar and openssl).
+        .target(name: "FluxTestSupport", path: "Tests/FluxTestSupport", swiftSettings: strict),
         .testTarget(name: "FluxCoreTests", dependencies: ["FluxCore"], swiftSettings: strict),
         .testTarget(name: "FluxCryptoTests", dependencies: ["FluxCrypto", "FluxCore"], swiftSettings: strict),
-        .testTarget(name: "FluxInvoiceTests", dependencies: ["FluxInvoice", "FluxCore"], swiftSettings: strict),
-        .testTarget(name: "FluxStoreTests", dependencies: ["FluxStore", "FluxCrypto", "FluxInvoice", "FluxCore", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
+        .testTarget(name: "FluxInvoiceTests", dependencies: ["FluxInvoice", "FluxCore", "FluxTestSupport"], swiftSettings: strict),
+        .testTarget(name: "FluxStoreTests", dependencies: ["FluxStore", "FluxCrypto", "FluxInvoice", "FluxCore", "FluxTestSupport", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["FluxGateway", "FluxStore", "FluxCrypto", "FluxCore", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
     ]
 )

@@ -41,16 +41,14 @@ extension SQLiteStore {
     public func ack(batchID: String, now: Date = Date()) throws -> BatchSummary {
         try pool.write { db in
             try expireLeases(db, now: now)
-            guard let b = try Row.fetchOne(db, sql: "SELECT * FROM batches WHERE id = ?", arguments: [batchID]) else {
-                throw FluxError("not-found", "no batch \(batchID)")
-            }
+            let b = try Self.batchRow(db, batchID)
             let status: String = b["status"]
             switch status {
             case "acked": return Self.summary(b)
             case "claimed":
                 try db.execute(sql: "UPDATE batches SET status = 'acked', acked_at = ?, lease_until = NULL WHERE id = ?",
                                arguments: [now.timeIntervalSince1970, batchID])
-                return try Self.summary(Row.fetchOne(db, sql: "SELECT * FROM batches WHERE id = ?", arguments: [batchID])!)
+                return Self.summary(try Self.batchRow(db, batchID))
             default:
                 throw FluxError("not-claimed", "batch \(batchID) is \(status): claim it (or claim it again, its lease may have expired) before acknowledging")
             }
@@ -61,14 +59,12 @@ extension SQLiteStore {
     public func nack(batchID: String, now: Date = Date()) throws -> BatchSummary {
         try pool.write { db in
             try expireLeases(db, now: now)
-            guard let b = try Row.fetchOne(db, sql: "SELECT * FROM batches WHERE id = ?", arguments: [batchID]) else {
-                throw FluxError("not-found", "no batch \(batchID)")
-            }
+            let b = try Self.batchRow(db, batchID)
             let status: String = b["status"]
             switch status {
             case "claimed":
                 try db.execute(sql: "UPDATE batches SET status = 'ready', lease_until = NULL, claimed_by = NULL WHERE id = ?", arguments: [batchID])
-                return try Self.summary(Row.fetchOne(db, sql: "SELECT * FROM batches WHERE id = ?", arguments: [batchID])!)
+                return Self.summary(try Self.batchRow(db, batchID))
             case "ready": return Self.summary(b)
             default:
                 throw FluxError("not-claimed", "batch \(batchID) is \(status) and cannot be given back")
@@ -91,6 +87,13 @@ extension SQLiteStore {
             let files = rows.enumerated().map { (n, r) in (name: Self.archiveName(position: n, member: r["member_name"]), sha256: r["sha256"] as String) }
             return BatchContent(summary: Self.summary(b), manifest: manifest, signature: signature, files: files)
         }
+    }
+
+    static func batchRow(_ db: Database, _ batchID: String) throws -> Row {
+        guard let b = try Row.fetchOne(db, sql: "SELECT * FROM batches WHERE id = ?", arguments: [batchID]) else {
+            throw FluxError("not-found", "no batch \(batchID)")
+        }
+        return b
     }
 
     static func summary(_ r: Row) -> BatchSummary {

@@ -1,5 +1,6 @@
 import FluxCore
 @testable import FluxInvoice
+import FluxTestSupport
 import Foundation
 import Testing
 

@@ -2,6 +2,7 @@ import FluxCore
 import FluxCrypto
 import FluxInvoice
 @testable import FluxStore
+import FluxTestSupport
 import Foundation
 import Testing
 

@@ -2,6 +2,7 @@ import FluxCore
 import FluxInvoice
 @testable import FluxStore
 import Foundation
+import FluxTestSupport
 import Testing
 
 /// The shared official test corpus (`/work/shared/corpus`, or `$FLUX_CORPUS`).
@@ -95,36 +96,6 @@ func ciiInvoice(number: String = "FA-2026-000123", issueDate: String = "20260915
     return (name: "\(number).xml", data: Data(text.utf8))
 }
 
-/// Runs an external tool, returning its standard output; throws on a non-zero exit.
-@discardableResult
-func run(_ executable: String, _ arguments: [String], in directory: URL) throws -> Data {
-    let outURL = directory.appendingPathComponent(".out-\(UUID().uuidString)")
-    let errURL = directory.appendingPathComponent(".err-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    defer {
-        try? FileManager.default.removeItem(at: outURL)
-        try? FileManager.default.removeItem(at: errURL)
-    }
-    let out = try FileHandle(forWritingTo: outURL)
-    let err = try FileHandle(forWritingTo: errURL)
-    defer { try? out.close(); try? err.close() }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.currentDirectoryURL = directory
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    let output = (try? Data(contentsOf: outURL)) ?? Data()
-    guard process.terminationStatus == 0 else {
-        let stderr = String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self)
-        throw FluxError("tool", "\(executable) \(arguments) exited \(process.terminationStatus): \(stderr)")
-    }
-    return output
-}
 
 /// Expects `body` to throw a `FluxError` with `code`.
 func expectFluxError(_ code: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
