@@ -61,7 +61,9 @@ extension SQLiteStore {
                     messageID: d.messageID, fileName: item.name, sha256: item.spool.sha256, size: item.spool.size,
                     invoiceNumber: f.number, invoiceDate: f.issueDate, amountWithoutVAT: f.totalWithoutVAT,
                     amountWithVAT: f.totalWithVAT, currency: f.currency,
-                    sender: JournalParty(code: f.seller?.description, name: f.sellerName, siren: f.sellerSIREN, address: nil, role: "supplier"),
+                    sender: JournalParty(code: f.seller?.description, name: f.sellerName, siren: f.sellerSIREN,
+                                         // the address the partner file knows, when the seller is the depositing company
+                                         address: f.sellerSIREN != nil && f.sellerSIREN == d.partner.siren ? d.partner.address : nil, role: "supplier"),
                     receiver: JournalParty(code: f.buyer?.description, name: f.buyerName, siren: f.buyerSIREN, address: nil, role: "client"),
                     status: accepted ? "accepted" : "rejected", anomalies: anomalies.map(\.description))))
                 if accepted && f.syntax.isInvoice, let seller = f.seller, let buyer = f.buyer, let month = f.issueMonth {
