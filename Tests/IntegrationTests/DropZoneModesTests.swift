@@ -110,6 +110,40 @@ struct DropZoneModesTests {
         #expect(messages().contains("STOPPING=1"))
     }
 
+    @Test func underSystemdJournalEntriesGoToTheNativeJournalSocket() throws {
+        let g = try GatewayHarness(acmeCompletion: "rename")
+        let path = g.root.appendingPathComponent("journal.sock").path
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { buf in for (i, b) in path.utf8.enumerated() { buf[i] = b } }
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        #expect(bound == 0)
+        var tv = timeval(tv_sec: 0, tv_usec: 300_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        try g.start(environment: ["JOURNAL_STREAM": "8:1234", "FLUX_JOURNAL_SOCKET": path])
+        try g.deposit(try GatewayHarness.invoice(number: "JRNL-1"), name: "j1.xml", viaRename: true)
+        _ = try g.waitForReceipts("j1.xml.", count: 2)
+        var datagrams: [String] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        for _ in 0..<200 {
+            let n = recv(fd, &buf, buf.count, 0)
+            if n <= 0 { break }
+            datagrams.append(String(decoding: buf[0..<n], as: UTF8.self))
+        }
+        let invoice = datagrams.first { $0.contains("FLUX_KIND=invoice") }
+        let entry = try #require(invoice, "no journal event for the invoice among \(datagrams.count) datagrams")
+        #expect(entry.contains("FLUX_COMPANY=acme\n"))
+        #expect(entry.contains("FLUX_STATUS=accepted\n"))
+        #expect(entry.contains("FLUX_INVOICE_NUMBER=JRNL-1\n"))
+        #expect(entry.contains("FLUX_MESSAGE_ID="))
+        #expect(entry.contains("PRIORITY=6\n"))
+        #expect(entry.contains("SYSLOG_IDENTIFIER=flux-gateway\n"))
+        #expect(entry.hasPrefix("MESSAGE=journal received invoice accepted\n"))
+        #expect(g.stop() == 0)
+    }
+
     @Test func journalVerifyNamesTheTamperedEntry() throws {
         let g = try GatewayHarness(acmeCompletion: "rename")
         try g.start()

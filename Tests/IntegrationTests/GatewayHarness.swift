@@ -79,7 +79,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = ["serve", "--config", config]
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        if !FileManager.default.fileExists(atPath: logFile.path) { FileManager.default.createFile(atPath: logFile.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logFile.path) { _ = FileManager.default.createFile(atPath: logFile.path, contents: nil) }
         let log = try FileHandle(forWritingTo: logFile)
         log.seekToEndOfFile()
         p.standardOutput = log

@@ -43,7 +43,7 @@ public final class IntakeService: Service, Sendable {
         try await Blocking.run { self.processor.recoverClaimed(targets: t) }
         ready.store(true, ordering: .releasing)
         watcher.start()
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 var running = 0
                 for await c in stream {

@@ -30,6 +30,7 @@ public struct FluxLogHandler: LogHandler {
 /// Where log lines go; one per process.
 public final class LogSink: Sendable {
     private let journalFD: Int32
+    private let journalSocket: String
     private let lock = Mutex(())
 
     /// Uses the journal when `JOURNAL_STREAM` is set and its socket answers.
@@ -39,6 +40,8 @@ public final class LogSink: Sendable {
             fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         }
         self.journalFD = fd
+        // FLUX_JOURNAL_SOCKET lets a test (or an unusual system) point at another socket.
+        self.journalSocket = ProcessInfo.processInfo.environment["FLUX_JOURNAL_SOCKET"] ?? "/run/systemd/journal/socket"
     }
 
     deinit { if journalFD >= 0 { close(journalFD) } }
@@ -71,7 +74,7 @@ public final class LogSink: Sendable {
         for (k, v) in metadata { field(k, "\(v)") }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
-        let path = "/run/systemd/journal/socket"
+        let path = journalSocket
         withUnsafeMutableBytes(of: &addr.sun_path) { buf in
             for (i, b) in path.utf8.enumerated() where i < buf.count - 1 { buf[i] = b }
         }
