@@ -26,10 +26,11 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CQPDF", pkgConfig: "libqpdf", providers: [.apt(["libqpdf-dev"])]),
         .target(name: "CFluxShims", dependencies: ["COpenSSL", "CLibXML2", "CLibArchive"]),
         .target(name: "FluxCore", dependencies: [], swiftSettings: strict),
         .target(name: "FluxCrypto", dependencies: ["FluxCore", "COpenSSL", "CFluxShims"], swiftSettings: strict),
-        .target(name: "FluxInvoice", dependencies: ["FluxCore", "CLibXML2", "CLibArchive", "CFluxShims"], swiftSettings: strict),
+        .target(name: "FluxInvoice", dependencies: ["FluxCore", "CLibXML2", "CLibArchive", "CQPDF", "CFluxShims"], swiftSettings: strict),
         .target(name: "FluxStore", dependencies: [
             "FluxCore", "FluxCrypto", "FluxInvoice", "CLibArchive", "CFluxShims",
             .product(name: "GRDB", package: "GRDB.swift"),
