@@ -48,11 +48,14 @@ public struct Anomaly: Error, Sendable, Codable, Equatable, CustomStringConverti
     /// The CDAR reason code (IRR_* for a flux, REJ_SEMAN / DOUBLON ... for an invoice).
     public var reasonCode: String
     public var message: String
+    /// Where in the document (an XPath of the offending element or its parent), when known.
+    public var location: String?
 
-    public init(rule: String, reasonCode: String, message: String) {
+    public init(rule: String, reasonCode: String, message: String, location: String? = nil) {
         self.rule = rule
         self.reasonCode = reasonCode
         self.message = message
+        self.location = location
     }
 
     public var description: String { "\(rule) [\(reasonCode)] \(message)" }
