@@ -20,3 +20,68 @@ int flux_xml_has_dtd(void *p) {
     xmlDocPtr doc = (xmlDocPtr)p;
     return doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL);
 }
+
+#include <string.h>
+#include <stdio.h>
+#include <libxml/xmlschemas.h>
+#include <libxml/parserInternals.h>
+
+static xmlExternalEntityLoader flux_default_loader = NULL;
+static pthread_once_t flux_loader_once = PTHREAD_ONCE_INIT;
+
+static xmlParserInputPtr flux_local_only_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt) {
+    if (url != NULL && (strncmp(url, "http:", 5) == 0 || strncmp(url, "https:", 6) == 0 || strncmp(url, "ftp:", 4) == 0)) {
+        return NULL;
+    }
+    return flux_default_loader ? flux_default_loader(url, id, ctxt) : NULL;
+}
+
+static void flux_install_loader(void) {
+    flux_default_loader = xmlGetExternalEntityLoader();
+    xmlSetExternalEntityLoader(flux_local_only_loader);
+}
+
+void flux_xml_install_local_only_loader(void) { pthread_once(&flux_loader_once, flux_install_loader); }
+
+typedef struct { char *out; int size; int used; int count; int max; } flux_err_buf;
+
+static void flux_collect_error(void *user, xmlErrorPtr err) {
+    flux_err_buf *b = (flux_err_buf *)user;
+    if (err == NULL || b->count >= b->max || b->used >= b->size - 1) { if (b) b->count++; return; }
+    const char *msg = err->message ? err->message : "unknown error";
+    int n = snprintf(b->out + b->used, (size_t)(b->size - b->used), "%sline %d: %s", b->used > 0 ? "\n" : "", err->line, msg);
+    if (n > 0) {
+        b->used += n;
+        if (b->used >= b->size) b->used = b->size - 1;
+        /* strip the trailing newline libxml2 puts on messages */
+        while (b->used > 0 && (b->out[b->used - 1] == '\n' || b->out[b->used - 1] == ' ')) b->out[--b->used] = 0;
+    }
+    b->count++;
+}
+
+void *flux_xml_schema_load(const char *path, char *out, int out_size) {
+    flux_xml_prepare_thread();
+    flux_xml_install_local_only_loader();
+    if (out_size > 0) out[0] = 0;
+    flux_err_buf b = { out, out_size, 0, 0, 5 };
+    xmlSchemaParserCtxtPtr pctxt = xmlSchemaNewParserCtxt(path);
+    if (pctxt == NULL) return NULL;
+    xmlSchemaSetParserStructuredErrors(pctxt, flux_collect_error, &b);
+    xmlSchemaPtr schema = xmlSchemaParse(pctxt);
+    xmlSchemaFreeParserCtxt(pctxt);
+    return schema;
+}
+
+void flux_xml_schema_free(void *schema) { if (schema) xmlSchemaFree((xmlSchemaPtr)schema); }
+
+int flux_xml_schema_validate(void *schema, void *doc, char *out, int out_size, int max_errors) {
+    flux_xml_prepare_thread();
+    if (out_size > 0) out[0] = 0;
+    xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt((xmlSchemaPtr)schema);
+    if (v == NULL) return -1;
+    flux_err_buf b = { out, out_size, 0, 0, max_errors };
+    xmlSchemaSetValidStructuredErrors(v, flux_collect_error, &b);
+    int r = xmlSchemaValidateDoc(v, (xmlDocPtr)doc);
+    xmlSchemaFreeValidCtxt(v);
+    return r;
+}

@@ -29,7 +29,11 @@ public enum GatewayRuntime {
             try FileManager.default.createDirectory(atPath: initial.outbox(p.id), withIntermediateDirectories: true)
         }
         let composerBox = Mutex(ReceiptComposer(signer: identity.signer, gatewayName: initial.gatewayName, gatewaySIREN: initial.gatewaySIREN))
-        let processor = IntakeProcessor(spool: spool, store: store, inspector: FluxInspector(limits: initial.limits),
+        let xsd = initial.schemasDir.map(XSDValidator.init(directory:))
+        if let xsd {
+            for problem in xsd.preload() { logger.error("XSD schema unavailable", metadata: ["problem": "\(problem)"]) }
+        }
+        let processor = IntakeProcessor(spool: spool, store: store, inspector: FluxInspector(limits: initial.limits, xsd: xsd),
                                         composer: { composerBox.withLock { $0 } }, config: current, logger: logger)
         let intake = IntakeService(processor: processor, quietPeriod: initial.quietPeriod, concurrency: initial.intakeConcurrency,
                                    targets: { Self.targets(current()) }, logger: logger)

@@ -1,13 +1,16 @@
 import FluxCore
 import Foundation
 
-/// One file of a flux: the deposit itself when it is a single XML, or an archive member.
+/// One file of a flux: the deposit itself when it is a single XML or PDF, or an archive member.
 public struct FluxItem: Sendable {
     public var name: String
+    /// The bytes as deposited (the PDF for a Factur-X, not the extracted XML).
     public var content: Data
     public var facts: InvoiceFacts
-    /// Business-rule findings; any makes the invoice "213 Rejetée".
+    /// Findings that reject the invoice ("213 Rejetée"), each with its official rule id.
     public var anomalies: [Anomaly]
+    /// Findings of warning severity: journalled and shown, never a rejection.
+    public var warnings: [Anomaly] = []
 
     public var accepted: Bool { anomalies.isEmpty }
 }
@@ -19,6 +22,8 @@ public struct FluxReport: Sendable {
     public var format: String
     public var fluxAnomalies: [Anomaly]
     public var items: [FluxItem]
+    /// The PPF envelope, when the deposit is named as one.
+    public var envelope: PPFEnvelope?
 
     public var fluxAccepted: Bool { fluxAnomalies.isEmpty }
 
@@ -27,11 +32,17 @@ public struct FluxReport: Sendable {
     }
 }
 
-/// The "Split" and "Understand" stages for one deposit file.
+/// The "Split" and "Understand" stages for one deposit file: flux-level checks (size, type,
+/// envelope naming, archive limits, well-formedness, syntax) then, per invoice, XSD (when a
+/// schema directory is configured) and the business rules.
 public struct FluxInspector: Sendable {
     public var limits: FluxLimits
+    public var xsd: XSDValidator?
 
-    public init(limits: FluxLimits = FluxLimits()) { self.limits = limits }
+    public init(limits: FluxLimits = FluxLimits(), xsd: XSDValidator? = nil) {
+        self.limits = limits
+        self.xsd = xsd
+    }
 
     /// Inspects the file at `path`, deposited under the name `fileName`.
     public func inspect(path: String, fileName: String) -> FluxReport {
@@ -42,32 +53,42 @@ public struct FluxInspector: Sendable {
         if size > limits.maxFluxBytes {
             return .refused("unknown", Anomaly(rule: "FLUX-SIZE", reasonCode: "IRR_TAILLE", message: "the flux is \(size) bytes, over the \(limits.maxFluxBytes)-byte limit"))
         }
+        var envelope: PPFEnvelope?
+        if PPFEnvelope.looksLikeEnvelope(fileName) {
+            switch PPFEnvelope.parse(fileName) {
+            case .success(let e): envelope = e
+            case .failure(let a): return .refused("unknown", a)
+            }
+        }
         let head = Self.head(path: path, count: 64)
-        switch Self.sniff(head) {
+        let kind = Self.sniff(head)
+        if envelope != nil && kind != .gzip {
+            return .refused("unknown", Anomaly(rule: "PPF-ENVELOPE", reasonCode: "IRR_FORM", message: "'\(fileName)' is named as a PPF flux but is not a tar.gz archive"))
+        }
+        switch kind {
         case .gzip:
-            return inspectArchive(path: path, format: .tarGz)
+            var r = inspectArchive(path: path, format: .tarGz, envelope: envelope)
+            r.envelope = envelope
+            return r
         case .zip:
-            return inspectArchive(path: path, format: .zip)
-        case .pdf:
-            // Factur-X extraction comes with the full validation layer; until then say so by name.
-            return .refused("pdf", Anomaly(rule: "FLUX-TYPE", reasonCode: "IRR_TYPE_F", message: "'\(fileName)' is a PDF; Factur-X PDFs are not accepted by this gateway version"))
-        case .xml:
+            return inspectArchive(path: path, format: .zip, envelope: nil)
+        case .pdf, .xml:
             if size > limits.maxFileBytes {
-                return .refused("xml", Anomaly(rule: "FLUX-FILE-SIZE", reasonCode: "IRR_TAILLE_F", message: "'\(fileName)' is \(size) bytes, over the \(limits.maxFileBytes)-byte limit"))
+                return .refused(kind == .pdf ? "pdf" : "xml", Anomaly(rule: "FLUX-FILE-SIZE", reasonCode: "IRR_TAILLE_F", message: "'\(fileName)' is \(size) bytes, over the \(limits.maxFileBytes)-byte limit"))
             }
             guard let data = FileManager.default.contents(atPath: path) else {
-                return .refused("xml", Anomaly(rule: "FLUX-READ", reasonCode: "IRR_EXTRAC", message: "'\(fileName)' cannot be read"))
+                return .refused("unknown", Anomaly(rule: "FLUX-READ", reasonCode: "IRR_EXTRAC", message: "'\(fileName)' cannot be read"))
             }
-            switch Self.understand(name: fileName, data: data) {
-            case .success(let item): return FluxReport(format: "xml", fluxAnomalies: [], items: [item])
-            case .failure(let a): return .refused("xml", a)
+            switch understandFile(name: fileName, data: data) {
+            case .success(let item): return FluxReport(format: kind == .pdf ? "pdf" : "xml", fluxAnomalies: [], items: [item])
+            case .failure(let a): return .refused(kind == .pdf ? "pdf" : "xml", a)
             }
         case .unknown:
-            return .refused("unknown", Anomaly(rule: "FLUX-TYPE", reasonCode: "IRR_TYPE_F", message: "'\(fileName)' is neither XML nor a tar.gz or zip archive"))
+            return .refused("unknown", Anomaly(rule: "FLUX-TYPE", reasonCode: "IRR_TYPE_F", message: "'\(fileName)' is neither XML, a Factur-X PDF, nor a tar.gz or zip archive"))
         }
     }
 
-    func inspectArchive(path: String, format: ArchiveReader.Format) -> FluxReport {
+    func inspectArchive(path: String, format: ArchiveReader.Format, envelope: PPFEnvelope?) -> FluxReport {
         var items: [FluxItem] = []
         var memberRule: String?
         do {
@@ -75,11 +96,18 @@ public struct FluxInspector: Sendable {
                 if data.isEmpty {
                     throw FluxError("IRR_VIDE_F", "member '\(name)' is empty")
                 }
-                if Self.sniff(Array(data.prefix(64))) != .xml {
-                    throw FluxError("IRR_TYPE_F", "member '\(name)' is not an XML file")
+                let kind = Self.sniff(Array(data.prefix(64)))
+                if kind == .gzip || kind == .zip {
+                    memberRule = "FLUX-NESTED-ARCHIVE"
+                    throw FluxError("IRR_TYPE_F", "member '\(name)' is itself an archive; nested archives are not accepted")
                 }
-                switch Self.understand(name: name, data: data) {
-                case .success(let item): items.append(item)
+                switch understandFile(name: name, data: data, regulatoryData: envelope?.isF1 ?? false) {
+                case .success(let item):
+                    if let envelope, let a = envelope.check(memberName: name, syntax: item.facts.syntax) {
+                        memberRule = a.rule
+                        throw FluxError(a.reasonCode, a.message)
+                    }
+                    items.append(item)
                 case .failure(let a):
                     memberRule = a.rule
                     throw FluxError(a.reasonCode, a.message)
@@ -93,25 +121,68 @@ public struct FluxInspector: Sendable {
         return FluxReport(format: format.rawValue, fluxAnomalies: [], items: items)
     }
 
-    /// Parses, detects and extracts one XML file. Flux-level failures come back as `.failure`.
-    public static func understand(name: String, data: Data) -> Result<FluxItem, Anomaly> {
+    /// One file, XML or Factur-X PDF. Flux-level failures come back as `.failure`.
+    /// `regulatoryData`: the file is PPF F1 data (inside an F1 envelope), which is not an F2
+    /// invoice: the EN 16931 / BR-FR invoice rules do not apply to it (the AIFE F1 rules do).
+    public func understandFile(name: String, data: Data, regulatoryData: Bool = false) -> Result<FluxItem, Anomaly> {
+        if data.isEmpty {
+            return .failure(Anomaly(rule: "FLUX-EMPTY", reasonCode: "IRR_VIDE_F", message: "'\(name)' is empty"))
+        }
+        switch Self.sniff(Array(data.prefix(64))) {
+        case .pdf:
+            return PDFInvoiceReader.read(name: name, data: data, limits: limits).flatMap { embedded in
+                understand(name: name, data: data, xml: embedded.xml, container: "\(embedded.fileName) in a PDF", regulatoryData: false)
+            }
+        case .xml:
+            return understand(name: name, data: data, xml: data, container: nil, regulatoryData: regulatoryData)
+        default:
+            return .failure(Anomaly(rule: "FLUX-TYPE", reasonCode: "IRR_TYPE_F", message: "'\(name)' is neither an XML file nor a Factur-X PDF"))
+        }
+    }
+
+    /// Parses, detects, validates and checks one XML document.
+    func understand(name: String, data: Data, xml: Data, container: String?, regulatoryData: Bool) -> Result<FluxItem, Anomaly> {
         let doc: XMLDoc
         do {
-            doc = try XMLDoc.parse(data, name: name)
+            doc = try XMLDoc.parse(xml, name: name)
         } catch {
-            let rule = error.code == "xml-dtd" ? "FLUX-XML-DTD" : error.code == "xml-encoding" ? "FLUX-XML-UTF8" : "FLUX-XML-SYNTAX"
-            return .failure(Anomaly(rule: rule, reasonCode: "IRR_SYNTAX", message: "'\(name)': \(error.message)"))
+            let rule = error.code == "xml-dtd" ? "FLUX-XML-DTD" : error.code == "xml-encoding" ? "FLUX-XML-UTF8" : error.code == "xml-empty" ? "FLUX-EMPTY" : "FLUX-XML-SYNTAX"
+            let code = error.code == "xml-empty" ? "IRR_VIDE_F" : "IRR_SYNTAX"
+            return .failure(Anomaly(rule: rule, reasonCode: code, message: "'\(name)'\(container.map { " (\($0))" } ?? ""): \(error.message)"))
         }
         guard let root = doc.root else {
             return .failure(Anomaly(rule: "FLUX-XML-SYNTAX", reasonCode: "IRR_SYNTAX", message: "'\(name)' has no root element"))
         }
         switch InvoiceSyntax.detect(rootName: root.name, namespace: root.namespace) {
         case .failure(let u):
-            return .failure(Anomaly(rule: "FLUX-SYNTAX-UNSUPPORTED", reasonCode: "IRR_TYPE_F", message: "'\(name)' is an unsupported syntax: \(u.name)"))
+            return .failure(Anomaly(rule: "FLUX-SYNTAX-UNSUPPORTED", reasonCode: "IRR_TYPE_F", message: "'\(name)'\(container.map { " (\($0))" } ?? "") is an unsupported syntax: \(u.name)"))
         case .success(let syntax):
-            let facts = InvoiceExtractor.extract(doc, syntax: syntax)
-            return .success(FluxItem(name: name, content: data, facts: facts, anomalies: InvoiceChecker.check(facts)))
+            var facts: InvoiceFacts
+            var anomalies: [Anomaly] = []
+            var warnings: [Anomaly] = []
+            if syntax == .cdar {
+                facts = LifecycleExtractor.extract(doc).facts
+            } else if regulatoryData {
+                facts = InvoiceExtractor.extract(doc, syntax: syntax)
+                facts.profile = "F1 regulatory data"
+                anomalies = RuleRunner.identifierChecks(facts)
+            } else {
+                facts = InvoiceExtractor.extract(doc, syntax: syntax)
+                let r = RuleRunner.run(doc, syntax: syntax, facts: facts)
+                anomalies = r.errors
+                warnings = r.warnings
+                facts.profile = r.profile
+            }
+            facts.container = container
+            // F1 data has its own AIFE schemas (F1BASE/F1FULL), not the F2 ones configured here.
+            if let xsd, !regulatoryData { anomalies = xsd.validate(doc, syntax: syntax) + anomalies }
+            return .success(FluxItem(name: name, content: data, facts: facts, anomalies: anomalies, warnings: warnings))
         }
+    }
+
+    /// Compatibility entry point without XSD (tests, simple callers).
+    public static func understand(name: String, data: Data) -> Result<FluxItem, Anomaly> {
+        FluxInspector().understandFile(name: name, data: data)
     }
 
     enum Kind { case gzip, zip, pdf, xml, unknown }
@@ -123,6 +194,8 @@ public struct FluxInspector: Sendable {
         var h = head[...]
         if h.starts(with: [0xEF, 0xBB, 0xBF]) { h = h.dropFirst(3) }
         if h.starts(with: [0xFF, 0xFE]) || h.starts(with: [0xFE, 0xFF]) { return .xml }  // refused later as UTF-16
+        if h.count >= 2, h[h.startIndex] == 0, h[h.startIndex + 1] == UInt8(ascii: "<") { return .xml }  // UTF-16BE, no BOM
+        if h.count >= 2, h[h.startIndex] == UInt8(ascii: "<"), h[h.startIndex + 1] == 0 { return .xml }  // UTF-16LE, no BOM
         if let first = h.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }), first == UInt8(ascii: "<") { return .xml }
         return .unknown
     }

@@ -31,6 +31,12 @@ public struct InvoiceFacts: Sendable, Codable, Equatable {
     public var totalWithoutVAT: String? // BT-109
     public var totalVAT: String?        // BT-110
     public var totalWithVAT: String?    // BT-112
+    /// BT-24 read as a Factur-X / CIUS profile name ("EN16931", "BASIC WL", ...), when known.
+    public var profile: String?
+    /// Where the XML came from when it was embedded ("factur-x.xml in a PDF").
+    public var container: String?
+    /// The statuses of a CDAR lifecycle message.
+    public var lifecycle: [LifecycleStatus]?
 
     public init(syntax: InvoiceSyntax) { self.syntax = syntax }
 

@@ -1,5 +1,5 @@
 /// What a deposited XML is, decided from its root element and namespace.
-public enum InvoiceSyntax: String, Sendable, Codable, Equatable {
+public enum InvoiceSyntax: String, Sendable, Codable, Equatable, CaseIterable {
     case ublInvoice = "UBL-Invoice"
     case ublCreditNote = "UBL-CreditNote"
     case cii = "CII"

@@ -47,6 +47,8 @@ public struct JournalEntry: Sendable, Codable, Equatable {
     public var anomalies: [String]
     public var prevHash: String
     public var hash: String
+    /// Plain-language detail: a lifecycle status, the Factur-X profile, warnings.
+    public var detail: String? = nil
 
     /// The bytes the hash covers: every field in a fixed order, each prefixed with its UTF-8
     /// length (anomalies as a counted list), so that no text can move from one field to the
@@ -58,7 +60,7 @@ public struct JournalEntry: Sendable, Codable, Equatable {
             sender.code ?? "", sender.name ?? "", sender.siren ?? "", sender.address ?? "", sender.role ?? "",
             receiver.code ?? "", receiver.name ?? "", receiver.siren ?? "", receiver.address ?? "", receiver.role ?? "",
             software, status, String(anomalies.count),
-        ] + anomalies + [prevHash]
+        ] + anomalies + [prevHash] + (detail.map { ["detail", $0] } ?? [])
         var out = Data()
         for f in fields {
             out.append(contentsOf: Array("\(f.utf8.count):".utf8))
@@ -87,7 +89,7 @@ extension JournalEntry {
             receiver: JournalParty(code: row["receiver_code"], name: row["receiver_name"], siren: row["receiver_siren"], address: row["receiver_address"], role: row["receiver_role"]),
             software: row["software"], status: row["status"],
             anomalies: (try? JSONDecoder().decode([String].self, from: Data(anomaliesJSON.utf8))) ?? [anomaliesJSON],
-            prevHash: row["prev_hash"], hash: row["hash"])
+            prevHash: row["prev_hash"], hash: row["hash"], detail: row["detail"])
     }
 
     func insert(_ db: Database) throws {
@@ -97,13 +99,13 @@ extension JournalEntry {
                 invoice_number, invoice_date, amount_without_vat, amount_with_vat, currency,
                 sender_code, sender_name, sender_siren, sender_address, sender_role,
                 receiver_code, receiver_name, receiver_siren, receiver_address, receiver_role,
-                software, status, anomalies, prev_hash, hash)
-            VALUES (?,?,?,?,?,?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?)
+                software, status, anomalies, prev_hash, hash, detail)
+            VALUES (?,?,?,?,?,?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?,?)
             """, arguments: [company, seq, at, direction, channel, kind, messageID, fileName, sha256, size,
                              invoiceNumber, invoiceDate, amountWithoutVAT, amountWithVAT, currency,
                              sender.code, sender.name, sender.siren, sender.address, sender.role,
                              receiver.code, receiver.name, receiver.siren, receiver.address, receiver.role,
-                             software, status, anomaliesJSON, prevHash, hash])
+                             software, status, anomaliesJSON, prevHash, hash, detail])
     }
 }
 
@@ -126,15 +128,17 @@ public struct JournalDraft: Sendable {
     public var receiver: JournalParty
     public var status: String
     public var anomalies: [String]
+    public var detail: String?
 
     public init(at: Date, direction: String, channel: String, kind: String, messageID: String, fileName: String,
                 sha256: String, size: Int64, invoiceNumber: String? = nil, invoiceDate: String? = nil,
                 amountWithoutVAT: String? = nil, amountWithVAT: String? = nil, currency: String? = nil,
-                sender: JournalParty, receiver: JournalParty, status: String, anomalies: [String]) {
+                sender: JournalParty, receiver: JournalParty, status: String, anomalies: [String], detail: String? = nil) {
         self.at = at; self.direction = direction; self.channel = channel; self.kind = kind; self.messageID = messageID
         self.fileName = fileName; self.sha256 = sha256; self.size = size; self.invoiceNumber = invoiceNumber
         self.invoiceDate = invoiceDate; self.amountWithoutVAT = amountWithoutVAT; self.amountWithVAT = amountWithVAT
         self.currency = currency; self.sender = sender; self.receiver = receiver; self.status = status; self.anomalies = anomalies
+        self.detail = detail
     }
 }
 

@@ -65,7 +65,8 @@ extension SQLiteStore {
                                          // the address the partner file knows, when the seller is the depositing company
                                          address: f.sellerSIREN != nil && f.sellerSIREN == d.partner.siren ? d.partner.address : nil, role: "supplier"),
                     receiver: JournalParty(code: f.buyer?.description, name: f.buyerName, siren: f.buyerSIREN, address: nil, role: "client"),
-                    status: accepted ? "accepted" : "rejected", anomalies: anomalies.map(\.description))))
+                    status: accepted ? "accepted" : "rejected", anomalies: anomalies.map(\.description),
+                    detail: Self.detail(item))))
                 if accepted && f.syntax.isInvoice, let seller = f.seller, let buyer = f.buyer, let month = f.issueMonth {
                     sealed += try addToBatch(db, invoiceID: invoiceID, company: d.partner.id, seller: seller.description,
                                              buyer: buyer.description, month: month, size: item.spool.size, now: now)
@@ -90,6 +91,21 @@ extension SQLiteStore {
             }
             return (outcome, receipt, entries)
         }
+    }
+
+    /// What the journal adds in plain language: lifecycle statuses, profile, container, warnings.
+    static func detail(_ item: DepositItem) -> String? {
+        var parts: [String] = []
+        for s in item.facts.lifecycle ?? [] {
+            var t = "status \(s.code ?? "?") \(s.label ?? "")".trimmingCharacters(in: .whitespaces)
+            if let n = s.invoiceNumber { t += " for invoice \(n)" }
+            if !s.reasons.isEmpty { t += " (reasons \(s.reasons.joined(separator: ", ")))" }
+            parts.append(t)
+        }
+        if let p = item.facts.profile { parts.append("profile \(p)") }
+        if let c = item.facts.container { parts.append(c) }
+        for w in item.warnings { parts.append("warning \(w.description)") }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 
     static func json(_ strings: [String]) -> String {

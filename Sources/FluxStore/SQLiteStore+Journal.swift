@@ -16,7 +16,7 @@ extension SQLiteStore {
             kind: draft.kind, messageID: draft.messageID, fileName: draft.fileName, sha256: draft.sha256, size: draft.size,
             invoiceNumber: draft.invoiceNumber, invoiceDate: draft.invoiceDate, amountWithoutVAT: draft.amountWithoutVAT,
             amountWithVAT: draft.amountWithVAT, currency: draft.currency, sender: draft.sender, receiver: draft.receiver,
-            software: FluxVersion.full, status: draft.status, anomalies: draft.anomalies, prevHash: prev, hash: "")
+            software: FluxVersion.full, status: draft.status, anomalies: draft.anomalies, prevHash: prev, hash: "", detail: draft.detail)
         e.hash = e.computeHash()
         try e.insert(db)
         try db.execute(sql: """

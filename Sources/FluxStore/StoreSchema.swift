@@ -142,6 +142,11 @@ enum StoreSchema {
                     BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
                 """)
         }
+        m.registerMigration("v2-journal-detail") { db in
+            // Free-text detail (lifecycle status, profile, container, warnings). Hashed only when
+            // present, so entries written before this migration still verify.
+            try db.execute(sql: "ALTER TABLE journal ADD COLUMN detail TEXT")
+        }
         return m
     }
 }

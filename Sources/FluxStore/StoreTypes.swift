@@ -25,9 +25,10 @@ public struct DepositItem: Sendable {
     public var spool: SpoolEntry
     public var facts: InvoiceFacts
     public var anomalies: [Anomaly]
+    public var warnings: [Anomaly]
 
-    public init(name: String, spool: SpoolEntry, facts: InvoiceFacts, anomalies: [Anomaly]) {
-        self.name = name; self.spool = spool; self.facts = facts; self.anomalies = anomalies
+    public init(name: String, spool: SpoolEntry, facts: InvoiceFacts, anomalies: [Anomaly], warnings: [Anomaly] = []) {
+        self.name = name; self.spool = spool; self.facts = facts; self.anomalies = anomalies; self.warnings = warnings
     }
 }
 

@@ -81,12 +81,17 @@ struct CheckConfig: ParsableCommand {
 }
 
 struct Validate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Detect and check invoice files offline.")
-    @Flag(name: .long, help: "One JSON object per file.") var json = false
-    @Argument(help: "Files to check (XML, tar.gz, zip).") var files: [String]
+    static let configuration = CommandConfiguration(
+        abstract: "Detect and check invoice files offline (XML, Factur-X PDF, tar.gz, zip).",
+        discussion: "Prints `PATH: OK` or `PATH: FAIL RULE-ID[,RULE-ID...]` per file; exit 1 if any fails. No configuration or daemon needed.")
+    @Flag(name: .long, help: "One JSON object per file, with messages and locations.") var json = false
+    @Option(name: .long, help: "XSD directory laid out like shared/corpus/schemas (default: $FLUX_SCHEMAS_DIR; none = no XSD).")
+    var schemas: String?
+    @Argument(help: "Files to check.") var files: [String]
 
     func run() throws {
-        let inspector = FluxInspector()
+        let dir = schemas ?? ProcessInfo.processInfo.environment["FLUX_SCHEMAS_DIR"]
+        let inspector = FluxInspector(xsd: dir.map(XSDValidator.init(directory:)))
         var failed = false
         for f in files {
             let report = inspector.inspect(path: f, fileName: (f as NSString).lastPathComponent)
@@ -96,23 +101,49 @@ struct Validate: ParsableCommand {
             rules = rules.filter { seen.insert($0).inserted }
             if !rules.isEmpty { failed = true }
             if json {
-                let obj: [String: Any] = [
-                    "path": f, "ok": rules.isEmpty, "format": report.format, "rules": rules,
-                    "flux_anomalies": report.fluxAnomalies.map { ["rule": $0.rule, "reason": $0.reasonCode, "message": $0.message] },
-                    "items": report.items.map { i in [
-                        "name": i.name, "syntax": i.facts.syntax.rawValue, "number": i.facts.number ?? NSNull(),
-                        "issue_date": i.facts.issueDate ?? NSNull(), "seller": i.facts.seller?.description ?? NSNull(),
-                        "buyer": i.facts.buyer?.description ?? NSNull(), "total_with_vat": i.facts.totalWithVAT ?? NSNull(),
-                        "currency": i.facts.currency ?? NSNull(),
-                        "anomalies": i.anomalies.map { ["rule": $0.rule, "reason": $0.reasonCode, "message": $0.message] },
-                    ] as [String: Any] },
-                ]
-                let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
+                print(ValidateJSON.render(path: f, report: report, rules: rules))
             } else {
                 print(rules.isEmpty ? "\(f): OK" : "\(f): FAIL \(rules.joined(separator: ","))")
             }
         }
         if failed { throw ExitCode(1) }
+    }
+}
+
+/// The `validate --json` shape: one object per file.
+enum ValidateJSON {
+    static func anomaly(_ a: Anomaly) -> [String: Any] {
+        var o: [String: Any] = ["rule": a.rule, "reason": a.reasonCode, "message": a.message]
+        if let l = a.location { o["location"] = l }
+        return o
+    }
+
+    static func render(path: String, report: FluxReport, rules: [String]) -> String {
+        var obj: [String: Any] = [
+            "path": path, "ok": rules.isEmpty, "format": report.format, "rules": rules,
+            "flux_anomalies": report.fluxAnomalies.map(anomaly),
+        ]
+        if let e = report.envelope { obj["envelope"] = ["interface": e.interface, "application_code": e.applicationCode, "flux_id": e.fluxID, "label": e.label] }
+        obj["items"] = report.items.map { i -> [String: Any] in
+            var o: [String: Any] = [
+                "name": i.name, "syntax": i.facts.syntax.rawValue, "accepted": i.accepted,
+                "anomalies": i.anomalies.map(anomaly), "warnings": i.warnings.map(anomaly),
+            ]
+            let f = i.facts
+            let optional: [(String, String?)] = [
+                ("number", f.number), ("issue_date", f.issueDate), ("type_code", f.typeCode), ("currency", f.currency),
+                ("seller", f.seller?.description), ("buyer", f.buyer?.description), ("total_without_vat", f.totalWithoutVAT),
+                ("total_vat", f.totalVAT), ("total_with_vat", f.totalWithVAT), ("profile", f.profile), ("container", f.container),
+            ]
+            for (k, v) in optional { if let v { o[k] = v } }
+            if let l = f.lifecycle {
+                o["lifecycle"] = l.map { s -> [String: Any] in
+                    ["invoice_number": s.invoiceNumber ?? NSNull(), "status": s.code ?? NSNull(), "label": s.label ?? NSNull(), "reasons": s.reasons]
+                }
+            }
+            return o
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 }

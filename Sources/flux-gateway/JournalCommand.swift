@@ -86,6 +86,7 @@ enum JournalFormat {
         if let d = e.invoiceDate { s += " date=\(d)" }
         if let a = e.amountWithVAT { s += " total=\(a)\(e.currency.map { " " + $0 } ?? "")" }
         if !e.anomalies.isEmpty { s += " anomalies=\"\(e.anomalies.joined(separator: "; "))\"" }
+        if let d = e.detail { s += " detail=\"\(d)\"" }
         return s
     }
 
@@ -96,14 +97,14 @@ enum JournalFormat {
         return String(decoding: (try? enc.encode(e)) ?? Data(), as: UTF8.self)
     }
 
-    static let csvHeader = "sequence,date_time,direction,channel,kind,message_id,file_name,sha256,size,invoice_number,invoice_date,amount_without_vat,amount_with_vat,currency,sender_code,sender_name,sender_siren,sender_address,sender_role,receiver_code,receiver_name,receiver_siren,receiver_address,receiver_role,software,status,anomalies,hash"
+    static let csvHeader = "sequence,date_time,direction,channel,kind,message_id,file_name,sha256,size,invoice_number,invoice_date,amount_without_vat,amount_with_vat,currency,sender_code,sender_name,sender_siren,sender_address,sender_role,receiver_code,receiver_name,receiver_siren,receiver_address,receiver_role,software,status,anomalies,detail,hash"
 
     static func csv(_ e: JournalEntry) -> String {
         let fields: [String?] = [String(e.seq), e.at, e.direction, e.channel, e.kind, e.messageID, e.fileName, e.sha256, String(e.size),
                                  e.invoiceNumber, e.invoiceDate, e.amountWithoutVAT, e.amountWithVAT, e.currency,
                                  e.sender.code, e.sender.name, e.sender.siren, e.sender.address, e.sender.role,
                                  e.receiver.code, e.receiver.name, e.receiver.siren, e.receiver.address, e.receiver.role,
-                                 e.software, e.status, e.anomalies.joined(separator: "; "), e.hash]
+                                 e.software, e.status, e.anomalies.joined(separator: "; "), e.detail, e.hash]
         return fields.map { f in
             let v = f ?? ""
             return v.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) ? "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : v

@@ -131,7 +131,7 @@ struct JournalTamperTests {
             let q = try Self.attacker(fx)
             try q.write { db in
                 let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('journal') WHERE name NOT IN ('company', 'seq')")
-                #expect(columns.count == 28)
+                #expect(columns.count == 29)  // v2 added `detail`
                 let list = columns.joined(separator: ", ")
                 try db.execute(sql: "CREATE TEMP TABLE saved AS SELECT * FROM journal WHERE company = 'ACME' AND seq IN (3, 7)")
                 try db.execute(sql: """

@@ -11,3 +11,16 @@ void flux_xml_free(void *p);
 
 /// Whether the document (an xmlDocPtr) has an internal or external DTD subset.
 int flux_xml_has_dtd(void *doc);
+
+/// Installs (once) an external entity loader that refuses every network URL, so that schema
+/// imports and includes can only come from local files.
+void flux_xml_install_local_only_loader(void);
+
+/// Validates an xmlDocPtr against an xmlSchemaPtr with a fresh validation context, collecting
+/// up to `max_errors` messages ("line N: text") into `out` (newline-separated, NUL-terminated,
+/// at most `out_size` bytes). Returns 0 when valid, > 0 when invalid, < 0 on internal error.
+int flux_xml_schema_validate(void *schema, void *doc, char *out, int out_size, int max_errors);
+
+/// Parses a schema from a local file path; NULL on failure (errors into `out` like above).
+void *flux_xml_schema_load(const char *path, char *out, int out_size);
+void flux_xml_schema_free(void *schema);

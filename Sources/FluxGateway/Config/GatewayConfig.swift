@@ -46,6 +46,8 @@ public struct GatewayConfig: Sendable {
     /// Deposits processed at once.
     public var intakeConcurrency: Int
     public var logLevel: String
+    /// XSD directory laid out like `shared/corpus/schemas`; nil = no XSD validation.
+    public var schemasDir: String?
     public var partners: [PartnerConfig]
 
     public var databasePath: String { stateDir + "/gateway.sqlite" }
@@ -62,7 +64,7 @@ public struct GatewayConfig: Sendable {
 }
 
 extension GatewayConfig {
-    static let topKeys: Set<String> = ["gateway", "sftp", "as2", "admin", "batching", "intake", "logging"]
+    static let topKeys: Set<String> = ["gateway", "sftp", "as2", "admin", "batching", "intake", "logging", "validation"]
 
     /// Loads and validates everything; throws a `ConfigError` listing every problem.
     public static func load(file: String) throws -> GatewayConfig {
@@ -139,6 +141,24 @@ extension GatewayConfig {
             concurrency = r.int(i, "concurrency", prefix: "intake", range: 1...64) ?? concurrency
         }
 
+        var schemasDir: String?
+        if let v = r.table(t, "validation") {
+            r.checkKnown(v, prefix: "validation", known: ["schemas_dir"])
+            if let s = r.string(v, "schemas_dir", prefix: "validation") {
+                let p = absolute(s, relativeTo: dir)
+                var isDir: ObjCBool = false
+                if !FileManager.default.fileExists(atPath: p, isDirectory: &isDir) || !isDir.boolValue {
+                    r.issue("validation.schemas_dir", "\(p) is not a directory")
+                } else {
+                    for (syntax, rel) in XSDValidator.layout.sorted(by: { $0.key.rawValue < $1.key.rawValue })
+                    where !FileManager.default.fileExists(atPath: (p as NSString).appendingPathComponent(rel)) {
+                        r.issue("validation.schemas_dir", "\(p) has no \(rel) (the \(syntax.rawValue) schema)")
+                    }
+                    schemasDir = p
+                }
+            }
+        }
+
         var logLevel = "info"
         if let l = r.table(t, "logging") {
             r.checkKnown(l, prefix: "logging", known: ["level"])
@@ -179,7 +199,7 @@ extension GatewayConfig {
         return GatewayConfig(file: abs, stateDir: stateDir, identityKey: identityKey, identityCert: identityCert, generateIdentity: generate,
                              gatewayName: name, gatewaySIREN: siren, adminListen: adminListen, adminTokenFile: tokenFile,
                              batching: policy, limits: limits, quietPeriod: quiet, intakeConcurrency: concurrency,
-                             logLevel: logLevel, partners: partners)
+                             logLevel: logLevel, schemasDir: schemasDir, partners: partners)
     }
 
     static func absolute(_ path: String, relativeTo base: String) -> String {

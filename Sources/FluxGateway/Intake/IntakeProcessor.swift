@@ -71,8 +71,8 @@ public final class IntakeProcessor: Sendable {
         let report = inspector.inspect(path: spool.path(for: entry.sha256), fileName: fileName)
         var items: [DepositItem] = []
         for item in report.items {
-            let e = report.format == "xml" ? entry : try spool.store(data: item.content)
-            items.append(DepositItem(name: item.name, spool: e, facts: item.facts, anomalies: item.anomalies))
+            let e = report.format == "xml" || report.format == "pdf" ? entry : try spool.store(data: item.content)
+            items.append(DepositItem(name: item.name, spool: e, facts: item.facts, anomalies: item.anomalies, warnings: item.warnings))
         }
         let deposit = Deposit(messageID: messageID, partner: partner.identity, channel: channel, fileName: fileName, spool: entry,
                               format: report.format, receivedAt: receivedAt, fluxAnomalies: report.fluxAnomalies, items: items)

@@ -15,6 +15,7 @@ struct EventLog: Sendable {
         if let n = e.invoiceNumber { md["flux_invoice_number"] = "\(n)" }
         if let a = e.amountWithVAT { md["flux_amount_with_vat"] = "\(a)\(e.currency.map { " " + $0 } ?? "")" }
         if !e.anomalies.isEmpty { md["flux_anomalies"] = "\(e.anomalies.joined(separator: "; "))" }
+        if let d = e.detail { md["flux_detail"] = "\(d)" }
         let level: Logger.Level = e.status == "accepted" || e.status == "sent" ? .info : .notice
         logger.log(level: level, "journal \(e.direction) \(e.kind) \(e.status)", metadata: md)
     }

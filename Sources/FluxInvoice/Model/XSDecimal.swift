@@ -1,0 +1,87 @@
+import Foundation
+
+/// `xs:decimal` reading and the XPath 2.0 arithmetic the official Schematrons use
+/// (`round`, `round(x * 100) div 100`), on Foundation `Decimal` so that no binary floating
+/// point rounding sneaks in.
+enum XSDecimal {
+    /// The value of an `xs:decimal` lexical form (leading/trailing XML whitespace allowed), or
+    /// nil when it is not one (`1e3`, `1,5`, empty...).
+    static func parse(_ raw: String) -> Decimal? {
+        var utf8 = raw.utf8[...]
+        while let f = utf8.first, isSpace(f) { utf8 = utf8.dropFirst() }
+        while let l = utf8.last, isSpace(l) { utf8 = utf8.dropLast() }
+        guard !utf8.isEmpty else { return nil }
+        var negative = false
+        if let f = utf8.first, f == UInt8(ascii: "-") || f == UInt8(ascii: "+") {
+            negative = f == UInt8(ascii: "-")
+            utf8 = utf8.dropFirst()
+        }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var significant = 0
+        var fraction = 0
+        var seenDot = false
+        var overflow = false
+        for b in utf8 {
+            if b == UInt8(ascii: ".") {
+                if seenDot { return nil }
+                seenDot = true
+                continue
+            }
+            guard b >= 48 && b <= 57 else { return nil }
+            digits += 1
+            if seenDot { fraction += 1 }
+            if significant > 0 || b != 48 { significant += 1 }
+            if significant > 18 { overflow = true; continue }
+            mantissa = mantissa &* 10 &+ UInt64(b - 48)
+        }
+        guard digits > 0 else { return nil }
+        if overflow {
+            // More than 18 significant digits: let Foundation do the long arithmetic.
+            let text = (negative ? "-" : "") + String(decoding: utf8, as: UTF8.self)
+            return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
+        }
+        var d = Decimal(mantissa)
+        if fraction > 0 {
+            d = Decimal(sign: .plus, exponent: -fraction, significand: d)
+        }
+        return negative ? -d : d
+    }
+
+    /// XPath `fn:round` on a decimal: half-way values go toward positive infinity.
+    static func round(_ x: Decimal) -> Decimal {
+        floor(x + Decimal(sign: .plus, exponent: -1, significand: 5))
+    }
+
+    /// `round(x * 100) div 100` — the official "round to two decimals".
+    static func round2(_ x: Decimal) -> Decimal {
+        round(x * 100) / 100
+    }
+
+    /// Largest integer not greater than `x`.
+    static func floor(_ x: Decimal) -> Decimal {
+        if x >= 0 { return rounded(x, .down) }
+        return -rounded(-x, .up)
+    }
+
+    private static func rounded(_ x: Decimal, _ mode: NSDecimalNumber.RoundingMode) -> Decimal {
+        var input = x
+        var out = Decimal()
+        NSDecimalRound(&out, &input, 0, mode)
+        return out
+    }
+
+    /// `string-length(substring-after(s, '.'))`: characters after the first dot (raw string).
+    static func digitsAfterDot(_ s: String) -> Int {
+        guard let dot = s.firstIndex(of: ".") else { return 0 }
+        return s[s.index(after: dot)...].count
+    }
+
+    @inline(__always)
+    static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+}
+
+extension Decimal {
+    /// Absolute value.
+    var magnitudeValue: Decimal { self < 0 ? -self : self }
+}
