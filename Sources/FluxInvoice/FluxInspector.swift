@@ -44,8 +44,39 @@ public struct FluxInspector: Sendable {
         self.xsd = xsd
     }
 
-    /// Inspects the file at `path`, deposited under the name `fileName`.
+    /// Inspects the file at `path`, deposited under the name `fileName`; items keep their bytes.
     public func inspect(path: String, fileName: String) -> FluxReport {
+        let sink = ItemSink(nil)
+        return inspect(path: path, fileName: fileName, sink: sink)
+    }
+
+    /// Inspects and hands each understood item to `onItem` as soon as it is read (to be spooled);
+    /// the report keeps the items without their bytes, so memory stays flat however large the
+    /// archive. An error thrown by `onItem` is not a verdict on the flux: it is rethrown.
+    public func inspect(path: String, fileName: String, onItem: @escaping (FluxItem) throws -> Void) throws -> FluxReport {
+        let sink = ItemSink(onItem)
+        let report = inspect(path: path, fileName: fileName, sink: sink)
+        if let e = sink.error { throw e }
+        return report
+    }
+
+    /// The caller's item consumer and the first error it threw.
+    final class ItemSink {
+        let body: ((FluxItem) throws -> Void)?
+        var error: (any Error)?
+        init(_ body: ((FluxItem) throws -> Void)?) { self.body = body }
+
+        /// Hands the item over; returns it without its bytes when consumed.
+        func take(_ item: FluxItem) throws -> FluxItem {
+            guard let body else { return item }
+            do { try body(item) } catch { self.error = error; throw error }
+            var stripped = item
+            stripped.content = Data()
+            return stripped
+        }
+    }
+
+    func inspect(path: String, fileName: String, sink: ItemSink) -> FluxReport {
         let size = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
         if size == 0 {
             return .refused("unknown", Anomaly(rule: "FLUX-EMPTY", reasonCode: "IRR_VIDE_F", message: "the file '\(fileName)' is empty"))
@@ -67,11 +98,11 @@ public struct FluxInspector: Sendable {
         }
         switch kind {
         case .gzip:
-            var r = inspectArchive(path: path, format: .tarGz, envelope: envelope)
+            var r = inspectArchive(path: path, format: .tarGz, envelope: envelope, sink: sink)
             r.envelope = envelope
             return r
         case .zip:
-            return inspectArchive(path: path, format: .zip, envelope: nil)
+            return inspectArchive(path: path, format: .zip, envelope: nil, sink: sink)
         case .pdf, .xml:
             if size > limits.maxFileBytes {
                 return .refused(kind == .pdf ? "pdf" : "xml", Anomaly(rule: "FLUX-FILE-SIZE", reasonCode: "IRR_TAILLE_F", message: "'\(fileName)' is \(size) bytes, over the \(limits.maxFileBytes)-byte limit"))
@@ -80,7 +111,9 @@ public struct FluxInspector: Sendable {
                 return .refused("unknown", Anomaly(rule: "FLUX-READ", reasonCode: "IRR_EXTRAC", message: "'\(fileName)' cannot be read"))
             }
             switch understandFile(name: fileName, data: data) {
-            case .success(let item): return FluxReport(format: kind == .pdf ? "pdf" : "xml", fluxAnomalies: [], items: [item])
+            case .success(let item):
+                guard let kept = try? sink.take(item) else { return .refused("xml", Anomaly(rule: "FLUX-STORE", reasonCode: "IRR_EXTRAC", message: "'\(fileName)' could not be stored")) }
+                return FluxReport(format: kind == .pdf ? "pdf" : "xml", fluxAnomalies: [], items: [kept])
             case .failure(let a): return .refused(kind == .pdf ? "pdf" : "xml", a)
             }
         case .unknown:
@@ -88,7 +121,7 @@ public struct FluxInspector: Sendable {
         }
     }
 
-    func inspectArchive(path: String, format: ArchiveReader.Format, envelope: PPFEnvelope?) -> FluxReport {
+    func inspectArchive(path: String, format: ArchiveReader.Format, envelope: PPFEnvelope?, sink: ItemSink) -> FluxReport {
         var items: [FluxItem] = []
         var memberRule: String?
         do {
@@ -107,15 +140,17 @@ public struct FluxInspector: Sendable {
                         memberRule = a.rule
                         throw FluxError(a.reasonCode, a.message)
                     }
-                    items.append(item)
+                    items.append(try sink.take(item))
                 case .failure(let a):
                     memberRule = a.rule
                     throw FluxError(a.reasonCode, a.message)
                 }
             }
-        } catch let e as FluxError {
-            return .refused(format.rawValue, Anomaly(rule: memberRule ?? "FLUX-ARCHIVE", reasonCode: e.code, message: e.message))
         } catch {
+            if sink.error != nil { return FluxReport(format: format.rawValue, fluxAnomalies: [], items: items) }  // rethrown by the caller
+            if let e = error as? FluxError {
+                return .refused(format.rawValue, Anomaly(rule: memberRule ?? "FLUX-ARCHIVE", reasonCode: e.code, message: e.message))
+            }
             return .refused(format.rawValue, Anomaly(rule: "FLUX-ARCHIVE", reasonCode: "IRR_EXTRAC", message: "\(error)"))
         }
         return FluxReport(format: format.rawValue, fluxAnomalies: [], items: items)
@@ -183,6 +218,12 @@ public struct FluxInspector: Sendable {
     /// Compatibility entry point without XSD (tests, simple callers).
     public static func understand(name: String, data: Data) -> Result<FluxItem, Anomaly> {
         FluxInspector().understandFile(name: name, data: data)
+    }
+
+    /// Whether the file is a tar.gz or zip (its members are separate originals to keep).
+    public static func isArchive(path: String) -> Bool {
+        let k = sniff(head(path: path, count: 8))
+        return k == .gzip || k == .zip
     }
 
     enum Kind { case gzip, zip, pdf, xml, unknown }

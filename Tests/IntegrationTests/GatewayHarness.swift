@@ -26,7 +26,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
         return repoRoot.appendingPathComponent(".build/debug/flux-gateway").path
     }
 
-    init(maxInvoices: Int = 500, maxAge: String = "5m", quiet: String = "300ms", acmeCompletion: String = "close") throws {
+    init(maxInvoices: Int = 500, maxAge: String = "5m", quiet: String = "300ms", acmeCompletion: String = "close", schemas: Bool = false) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("flux-it-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("etc/partners.d"), withIntermediateDirectories: true)
         adminPort = try Self.freePort()
@@ -44,6 +44,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
             [intake]
             quiet_period = "\(quiet)"
             concurrency = 2
+            \(schemas ? "[validation]\nschemas_dir = \"\(Self.corpus.appendingPathComponent("schemas").path)\"" : "")
             """.write(to: root.appendingPathComponent("etc/gateway.toml"), atomically: true, encoding: .utf8)
         try """
             name = "VENDEUR EXEMPLE SAS"

@@ -68,10 +68,16 @@ public final class IntakeProcessor: Sendable {
         }
         let receivedAt = Date()
         let entry = try spool.store(file: path)
-        let report = inspector.inspect(path: spool.path(for: entry.sha256), fileName: fileName)
+        // Members are spooled as they are read, so an archive never sits in memory whole; a single
+        // file is its own original.
+        let spooledPath = spool.path(for: entry.sha256)
+        let archive = FluxInspector.isArchive(path: spooledPath)
+        var memberEntries: [SpoolEntry] = []
+        let report = try inspector.inspect(path: spooledPath, fileName: fileName) { item in
+            memberEntries.append(archive ? try self.spool.store(data: item.content) : entry)
+        }
         var items: [DepositItem] = []
-        for item in report.items {
-            let e = report.format == "xml" || report.format == "pdf" ? entry : try spool.store(data: item.content)
+        for (item, e) in zip(report.items, memberEntries) {
             items.append(DepositItem(name: item.name, spool: e, facts: item.facts, anomalies: item.anomalies, warnings: item.warnings))
         }
         let deposit = Deposit(messageID: messageID, partner: partner.identity, channel: channel, fileName: fileName, spool: entry,
