@@ -28,6 +28,9 @@ public enum FacturXExtractor {
     /// Bound on `/AF` items plus name-tree nodes and entries visited.
     static let maxEntries = 10_000
     static let maxXMPBytes = 4 << 20
+    /// Candidates decoded at most: each may cost up to `maxXMLBytes` of inflating before it
+    /// turns out corrupt, and real PDFs carry one or two.
+    static let maxCandidatesTried = 8
 
     /// Extracts the invoice XML of the PDF file at `path`.
     public static func extract(path: String, maxXMLBytes: Int64 = 120_000_000) throws(FluxError) -> FacturXAttachment {
@@ -67,13 +70,13 @@ public enum FacturXExtractor {
             if walk.truncated {
                 treeNote = " (the embedded-files name tree was only read up to depth \(maxNameTreeDepth) and \(maxEntries) entries)"
             }
-            let afIDs = Set(attachments.compactMap { doc.objectID($0.fileSpec) })
+            // Each file specification once: most PDFs list the same objects in /AF and the tree.
+            var seenIDs = Set(attachments.compactMap { doc.objectID($0.fileSpec) })
             let afNames = Set(attachments.map(\.displayName))
             for (key, spec) in walk.entries where doc.isDictionary(spec) {
-                if let id = doc.objectID(spec) { if afIDs.contains(id) { continue } }
-                var a = attachment(doc, spec, treeKey: key, inAF: false)
+                if let id = doc.objectID(spec), !seenIDs.insert(id).inserted { continue }
+                let a = attachment(doc, spec, treeKey: key, inAF: false)
                 if doc.objectID(spec) == nil, afNames.contains(a.displayName) { continue }
-                if a.displayName.isEmpty { a.displayName = key }
                 attachments.append(a)
             }
         }
@@ -100,14 +103,21 @@ public enum FacturXExtractor {
 
         let limit = Int(clamping: max(0, maxXMLBytes))
         var failures: [String] = []
+        var triedStreams = Set<Int32>()
         for c in candidates {
             guard let name = c.invoiceName else { continue }
+            guard failures.count < maxCandidatesTried else {
+                failures.append("further candidates were not tried")
+                break
+            }
             guard let ef = doc.value(c.fileSpec, "/EF"), doc.isDictionary(ef),
                   let stream = doc.value(ef, "/F") ?? doc.value(ef, "/UF"), doc.isStream(stream) else {
                 _ = doc.takeError()
                 failures.append("\(c.label) has no embedded file stream (/EF /F)")
                 continue
             }
+            // Several file specifications may share one stream: a failed one is not retried.
+            if let id = doc.objectID(stream), !triedStreams.insert(id).inserted { continue }
             let xml: Data
             do throws(QPDFDocument.DecodeFailure) {
                 xml = try doc.boundedData(stream, limit: limit)

@@ -1,8 +1,14 @@
+import FluxCore
 import Foundation
 
 /// Finds the invoice XML inside a Factur-X / ZUGFeRD PDF, mapping failures to flux refusals.
 enum PDFInvoiceReader {
-    static func read(name: String, data: Data, limits: FluxLimits) -> Result<(fileName: String, xml: Data), Anomaly> {
-        .failure(Anomaly(rule: "FLUX-TYPE", reasonCode: "IRR_TYPE_F", message: "'\(name)' is a PDF; Factur-X PDFs are not accepted by this gateway version"))
+    static func read(name: String, data: Data, limits: FluxLimits) -> Result<FacturXAttachment, Anomaly> {
+        do {
+            return .success(try FacturXExtractor.extract(data: data, maxXMLBytes: limits.maxFileBytes))
+        } catch {
+            let rule = error.code == "IRR_TYPE_F" ? "FLUX-PDF-NO-INVOICE" : error.code == "IRR_TAILLE_F" ? "FLUX-FILE-SIZE" : "FLUX-PDF-UNREADABLE"
+            return .failure(Anomaly(rule: rule, reasonCode: error.code, message: "'\(name)': \(error.message)"))
+        }
     }
 }

@@ -66,8 +66,8 @@ struct BoundedInflater {
         self.input = input
         self.position = start
         self.maxOutput = max(0, maxOutput)
-        // Reserve for the common case only: a hostile header must not make us allocate.
-        output.reserveCapacity(min(self.maxOutput, max(input.count * 4, 4096)))
+        // Reserve for the common case only (XML compresses 4-10 times); growth does the rest.
+        output.reserveCapacity(min(self.maxOutput, max(input.count * 4, 4096), 16 << 20))
     }
 
     private static let maxBits = 15

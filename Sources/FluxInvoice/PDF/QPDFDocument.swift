@@ -24,6 +24,9 @@ final class QPDFDocument {
     /// The input for `qpdf_read_memory`: qpdf reads it lazily for as long as `qpdf` lives, so
     /// it is freed only after `qpdf_cleanup`.
     private var memory: UnsafeMutableRawBufferPointer?
+    /// The input's full path, shown as its last component in error texts: refusal messages
+    /// reach partners, the spool layout must not.
+    private var path: String?
 
     private init() {
         qpdf = qpdf_init()
@@ -57,6 +60,7 @@ final class QPDFDocument {
     convenience init(path: String) throws(FluxError) {
         self.init()
         guard let qpdf else { throw FluxError("IRR_EXTRAC", "cannot allocate a PDF reader") }
+        self.path = path
         qpdf_read(qpdf, path, nil)
         try checkOpened()
     }
@@ -69,7 +73,7 @@ final class QPDFDocument {
         memory = buffer
         data.copyBytes(to: buffer.bindMemory(to: UInt8.self), count: data.count)
         guard let base = buffer.baseAddress else { throw FluxError("IRR_EXTRAC", "cannot allocate a PDF buffer") }
-        qpdf_read_memory(qpdf, "the PDF", base.assumingMemoryBound(to: CChar.self), UInt64(data.count), nil)
+        qpdf_read_memory(qpdf, "PDF", base.assumingMemoryBound(to: CChar.self), UInt64(data.count), nil)
         try checkOpened()
     }
 
@@ -82,11 +86,15 @@ final class QPDFDocument {
         }
     }
 
-    /// The pending qpdf error, if any, as text; reading it clears it.
+    /// The pending qpdf error, if any, as text; reading it clears it. Pending warnings are
+    /// dropped too, so that a file provoking millions of them cannot grow the list unbounded.
     func takeError() -> String? {
+        while qpdf_more_warnings(qpdf) != QPDF_FALSE { _ = qpdf_next_warning(qpdf) }
         guard qpdf_has_error(qpdf) != QPDF_FALSE, let e = qpdf_get_error(qpdf) else { return nil }
         guard let text = qpdf_get_error_full_text(qpdf, e) else { return "unknown qpdf error" }
-        return String(cString: text)
+        let message = String(cString: text)
+        guard let path, !path.isEmpty else { return message }
+        return message.replacingOccurrences(of: path, with: (path as NSString).lastPathComponent)
     }
 
     // MARK: - Objects
