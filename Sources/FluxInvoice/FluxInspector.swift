@@ -11,6 +11,8 @@ public struct FluxItem: Sendable {
     public var anomalies: [Anomaly]
     /// Findings of warning severity: journalled and shown, never a rejection.
     public var warnings: [Anomaly] = []
+    /// The semantic model of an invoice (nil for lifecycle messages).
+    public var model: InvoiceModel? = nil
 
     public var accepted: Bool { anomalies.isEmpty }
 }
@@ -195,23 +197,25 @@ public struct FluxInspector: Sendable {
             var facts: InvoiceFacts
             var anomalies: [Anomaly] = []
             var warnings: [Anomaly] = []
+            var model: InvoiceModel?
             if syntax == .cdar {
                 facts = LifecycleExtractor.extract(doc).facts
             } else if regulatoryData {
                 facts = InvoiceExtractor.extract(doc, syntax: syntax)
                 facts.profile = "F1 regulatory data"
-                anomalies = RuleRunner.identifierChecks(facts)
+                anomalies = RuleRunner.identifierChecks(doc, syntax: syntax)
             } else {
                 facts = InvoiceExtractor.extract(doc, syntax: syntax)
-                let r = RuleRunner.run(doc, syntax: syntax, facts: facts)
+                let r = RuleRunner.run(doc, syntax: syntax)
                 anomalies = r.errors
                 warnings = r.warnings
-                facts.profile = r.profile
+                model = r.model
+                facts.profile = r.model.profile.rawValue
             }
             facts.container = container
             // F1 data has its own AIFE schemas (F1BASE/F1FULL), not the F2 ones configured here.
             if let xsd, !regulatoryData { anomalies = xsd.validate(doc, syntax: syntax) + anomalies }
-            return .success(FluxItem(name: name, content: data, facts: facts, anomalies: anomalies, warnings: warnings))
+            return .success(FluxItem(name: name, content: data, facts: facts, anomalies: anomalies, warnings: warnings, model: model))
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FluxCore
+import FluxInvoice
 import FluxStore
 import Foundation
 
@@ -103,24 +104,37 @@ struct InvoiceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "invoice", abstract: "Stored invoices.", subcommands: [Show.self])
 
     struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "An accepted or rejected invoice in plain language.")
         @OptionGroup var options: ConfigOption
         @Argument(help: "Invoice id or invoice number.") var id: String
+
         func run() throws {
-            guard let r = try options.store(try options.load()).invoice(id: id) else {
+            let c = try options.load()
+            guard let r = try options.store(c).invoice(id: id) else {
                 FileHandle.standardError.write(Data("no invoice \(id)\n".utf8))
                 throw ExitCode(1)
             }
+            // The original is re-read from the spool: what is shown is what was received.
+            let original = try? Spool(root: c.spoolDir).path(for: r.sha256)
+            if let path = original, let data = FileManager.default.contents(atPath: path),
+               case .success(let item) = FluxInspector().understandFile(name: r.memberName, data: data), let model = item.model {
+                print(InvoiceRenderer.render(model, anomalies: r.anomalies, status: r.status))
+            } else {
+                print("""
+                    Invoice \(r.number ?? "(no number)") — \(r.status)
+                      issued \(r.issueDate ?? "?"), type \(r.typeCode ?? "?"), syntax \(r.syntax)
+                      seller \(r.sellerName ?? "?") (\(r.seller ?? "?"))
+                      buyer  \(r.buyerName ?? "?") (\(r.buyer ?? "?"))
+                      total without VAT \(r.totalWithoutVAT ?? "?") \(r.currency ?? ""), VAT \(r.totalVAT ?? "?"), total with VAT \(r.totalWithVAT ?? "?") \(r.currency ?? "")
+                      (the original is not readable in the spool: only the recorded terms are shown)
+                    """)
+                for a in r.anomalies { print("  anomaly: \(a)") }
+            }
             print("""
-                Invoice \(r.number ?? "(no number)") — \(r.status)
-                  issued \(r.issueDate ?? "?"), type \(r.typeCode ?? "?"), syntax \(r.syntax)
-                  seller \(r.sellerName ?? "?") (\(r.seller ?? "?"))
-                  buyer  \(r.buyerName ?? "?") (\(r.buyer ?? "?"))
-                  total without VAT \(r.totalWithoutVAT ?? "?") \(r.currency ?? ""), VAT \(r.totalVAT ?? "?"), total with VAT \(r.totalWithVAT ?? "?") \(r.currency ?? "")
-                  received from \(r.company) in message \(r.messageID) as \(r.memberName)
-                  original sha256 \(r.sha256) (\(r.size) bytes)
-                  batch \(r.batchID ?? "none")
+
+                Received from \(r.company) in message \(r.messageID) as \(r.memberName)
+                  original sha256 \(r.sha256) (\(r.size) bytes), batch \(r.batchID ?? "none")
                 """)
-            for a in r.anomalies { print("  anomaly: \(a)") }
         }
     }
 }
