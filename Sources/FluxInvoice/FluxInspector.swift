@@ -112,7 +112,9 @@ public struct FluxInspector: Sendable {
             guard let data = FileManager.default.contents(atPath: path) else {
                 return .refused("unknown", Anomaly(rule: "FLUX-READ", reasonCode: "IRR_EXTRAC", message: "'\(fileName)' cannot be read"))
             }
-            switch understandFile(name: fileName, data: data) {
+            // A lone `Base_*.xml` / `Full_*.xml` is an F1 member named by the PPF convention.
+            let f1 = kind == .xml && (fileName.hasPrefix("Base_") || fileName.hasPrefix("Full_"))
+            switch understandFile(name: fileName, data: data, regulatoryData: f1) {
             case .success(let item):
                 guard let kept = try? sink.take(item) else { return .refused("xml", Anomaly(rule: "FLUX-STORE", reasonCode: "IRR_EXTRAC", message: "'\(fileName)' could not be stored")) }
                 return FluxReport(format: kind == .pdf ? "pdf" : "xml", fluxAnomalies: [], items: [kept])

@@ -89,9 +89,18 @@ struct Validate: ParsableCommand {
     var schemas: String?
     @Option(name: .customLong("repeat"), help: "Benchmarking: check the files this many times and print the rate (files/s) on stderr.")
     var repeatCount: Int = 1
-    @Argument(help: "Files to check.") var files: [String]
+    @Flag(name: .long, help: "List the rule ids the native checks implement, and exit.") var listRules = false
+    @Argument(help: "Files to check.") var files: [String] = []
+
+    func validate() throws {
+        if !listRules && files.isEmpty { throw ValidationError("give at least one file (or --list-rules)") }
+    }
 
     func run() throws {
+        if listRules {
+            for id in RuleCatalog.implemented { print(id) }
+            return
+        }
         let dir = schemas ?? ProcessInfo.processInfo.environment["FLUX_SCHEMAS_DIR"]
         let inspector = FluxInspector(xsd: dir.map(XSDValidator.init(directory:)))
         guard (1...1_000_000).contains(repeatCount) else { throw ValidationError("--repeat must be 1...1000000") }
