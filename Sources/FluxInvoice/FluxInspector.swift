@@ -74,6 +74,7 @@ public struct FluxInspector: Sendable {
             do { try body(item) } catch { self.error = error; throw error }
             var stripped = item
             stripped.content = Data()
+            stripped.model = nil  // the verdict and the facts stay; the rest would grow with the archive
             return stripped
         }
     }
