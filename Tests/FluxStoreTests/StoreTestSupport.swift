@@ -91,8 +91,20 @@ func ciiInvoice(number: String = "FA-2026-000123", issueDate: String = "20260915
     text = text.replacingOccurrences(of: "<ram:ID>FA-2026-000123</ram:ID>", with: "<ram:ID>\(number)</ram:ID>")
     text = text.replacingOccurrences(of: "<udt:DateTimeString format=\"102\">20260915</udt:DateTimeString>",
                                      with: "<udt:DateTimeString format=\"102\">\(issueDate)</udt:DateTimeString>")
-    text = text.replacingOccurrences(of: "<ram:ID schemeID=\"0002\">100000009</ram:ID>",
-                                     with: "<ram:ID schemeID=\"0002\">\(sellerSIREN)</ram:ID>")
+    // keep the invoice consistent for the full rules: the due date follows the issue date, and
+    // the seller's SIRET, electronic address and VAT number follow its SIREN
+    text = text.replacingOccurrences(of: "<udt:DateTimeString format=\"102\">20261015</udt:DateTimeString>",
+                                     with: "<udt:DateTimeString format=\"102\">\(issueDate)</udt:DateTimeString>")
+    if sellerSIREN != "100000009" {
+        let siret: [String: String] = ["356000000": "35600000000048"]
+        let n = Int(sellerSIREN) ?? 0
+        let vat = "FR" + String(format: "%02d", (12 + 3 * (n % 97)) % 97) + sellerSIREN
+        text = text.replacingOccurrences(of: "<ram:ID schemeID=\"0002\">100000009</ram:ID>", with: "<ram:ID schemeID=\"0002\">\(sellerSIREN)</ram:ID>")
+        text = text.replacingOccurrences(of: "<ram:GlobalID schemeID=\"0009\">10000000900017</ram:GlobalID>",
+                                         with: "<ram:GlobalID schemeID=\"0009\">\(siret[sellerSIREN] ?? sellerSIREN + "00017")</ram:GlobalID>")
+        text = text.replacingOccurrences(of: "<ram:URIID schemeID=\"0225\">100000009</ram:URIID>", with: "<ram:URIID schemeID=\"0225\">\(sellerSIREN)</ram:URIID>")
+        text = text.replacingOccurrences(of: "<ram:ID schemeID=\"VA\">FR88100000009</ram:ID>", with: "<ram:ID schemeID=\"VA\">\(vat)</ram:ID>")
+    }
     return (name: "\(number).xml", data: Data(text.utf8))
 }
 
