@@ -1,34 +1,24 @@
 import FluxCore
+import Foundation
 
-/// The checks run on every invoice at intake. This is the seam where the full EN 16931 and
-/// French rule sets plug in; for now it holds what routing and the journal cannot do without.
+/// The business checks run on every invoice: the EN 16931 1.3.16 core rules, the French FNFE
+/// BR-FR Flux 2 v1.4.0.03 rules (reproduced natively with their official ids, see `Rules/`) and
+/// the gateway's own identifier checks (`FLUX-SIREN-KEY`, `FLUX-SIRET-KEY`, `FLUX-VAT-KEY`).
+///
+/// The document is read once into an `InvoiceModel`; every rule then runs in Swift on the model.
 public enum InvoiceChecker {
-    public static func check(_ f: InvoiceFacts) -> [Anomaly] {
-        guard f.syntax.isInvoice else { return [] }
-        var out: [Anomaly] = []
-        func missing(_ rule: String, _ term: String) {
-            out.append(Anomaly(rule: rule, reasonCode: "REJ_SEMAN", message: "\(term) is missing"))
-        }
-        if f.number == nil { missing("BR-02", "the invoice number (BT-1)") }
-        if f.issueDate == nil { missing("BR-03", "the issue date (BT-2)") }
-        if f.typeCode == nil { missing("BR-04", "the invoice type code (BT-3)") }
-        if f.currency == nil { missing("BR-05", "the invoice currency (BT-5)") }
-        if f.sellerName == nil { missing("BR-06", "the seller name (BT-27)") }
-        if f.buyerName == nil { missing("BR-07", "the buyer name (BT-44)") }
-        if f.totalWithVAT == nil { missing("BR-14", "the invoice total with VAT (BT-112)") }
-        if f.seller == nil { missing("FLUX-SELLER-ID", "a seller identifier (BT-30, BT-31 or BT-29)") }
-        if f.buyer == nil { missing("FLUX-BUYER-ID", "a buyer identifier (BT-47, BT-48 or BT-46)") }
-        if let d = f.issueDate, !isISODate(d) {
-            out.append(Anomaly(rule: "BR-03", reasonCode: "REJ_SEMAN", message: "the issue date (BT-2) '\(d)' is not a valid date"))
-        }
-        if let s = f.sellerSIREN, !Identifiers.isValidSIREN(s) {
-            out.append(Anomaly(rule: "BR-FR-10", reasonCode: "REJ_SEMAN", message: "the seller SIREN '\(s)' is not 9 digits with a valid check digit"))
-        }
-        if let s = f.buyerSIREN, !Identifiers.isValidSIREN(s) {
-            out.append(Anomaly(rule: "BR-FR-11", reasonCode: "REJ_SEMAN", message: "the buyer SIREN '\(s)' is not 9 digits with a valid check digit"))
-        }
-        return out
+    /// All findings for one parsed invoice document (UBL or CII), official ids first; severity
+    /// warning findings are returned separately (they do not reject). A CDAR document gets no
+    /// findings and an empty model.
+    public static func check(_ doc: XMLDoc, syntax: InvoiceSyntax) -> (errors: [Anomaly], warnings: [Anomaly], model: InvoiceModel) {
+        guard syntax.isInvoice else { return ([], [], InvoiceModel(syntax: syntax)) }
+        let (model, facts) = InvoiceModelExtractor.extractWithFacts(doc, syntax: syntax)
+        let r = RuleEngine.run(model: model, facts: facts)
+        return (r.errors, r.warnings, model)
     }
+
+    /// Every rule id `check` can report (official EN 16931 / BR-FR ids and the gateway's `FLUX-*`).
+    public static var implementedRuleIDs: Set<String> { RuleEngine.implementedRuleIDs }
 
     /// YYYY-MM-DD naming a real calendar day.
     static func isISODate(_ s: String) -> Bool {

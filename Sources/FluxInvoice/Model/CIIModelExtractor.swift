@@ -136,7 +136,8 @@ enum CIIModelExtractor {
                     }
                 }
             } else if c.named("SpecifiedTradeSettlementHeaderMonetarySummation") {
-                if totals == nil { totals = summation(c) }
+                // A repeated summation (XSD-invalid) still adds its tax totals to BR-CO-15's count.
+                if totals == nil { totals = summation(c) } else { totals?.taxTotals += summation(c).taxTotals }
             } else if c.named("InvoiceReferencedDocument") {
                 m.precedingInvoices.append(invoiceReference(c))
             }
@@ -146,6 +147,7 @@ enum CIIModelExtractor {
 
     static func summation(_ c: XNode) -> M.Totals {
         var t = M.Totals()
+        t.hasSummation = true
         c.forEachChild { x in
             if x.named("LineTotalAmount") { if t.lineTotal == nil { t.lineTotal = number(x) } }
             else if x.named("ChargeTotalAmount") { if t.chargeTotal == nil { t.chargeTotal = number(x) } }
@@ -281,6 +283,7 @@ enum CIIModelExtractor {
 
     static func line(_ e: XNode) -> M.Line {
         var l = M.Line()
+        var seenAgreement = false
         e.forEachChild { c in
             if c.named("AssociatedDocumentLineDocument") {
                 c.forEachChild { x in
@@ -313,6 +316,8 @@ enum CIIModelExtractor {
                     }
                 }
             } else if c.named("SpecifiedLineTradeAgreement") {
+                guard !seenAgreement else { return }
+                seenAgreement = true
                 c.forEachChild { x in
                     if x.named("NetPriceProductTradePrice") {
                         x.forEachChild { y in

@@ -7,7 +7,10 @@ import CLibXML2
 struct ExtractionFacts {
     struct Hit {
         var value: String
-        var path: String
+        /// The element (borrowed from the document being checked).
+        var node: xmlNodePtr
+        /// Its XPath, computed on demand (only failures need it).
+        var path: String { XNode(node: node).xpath }
     }
 
     /// CII `udt:DateTimeString[@format='102']` (CII-DT-097).
@@ -53,6 +56,24 @@ struct ExtractionFacts {
     var anyTaxRepVA = false
     var anyBuyerVA = false
     var anyBuyerLegalID = false
+    /// CII: whether `rsm:ExchangedDocument` / `rsm:ExchangedDocumentContext` exist (rule contexts).
+    var hasExchangedDocument = false
+    var hasDocumentContext = false
+    /// CII counts for CII-SR-009/010/014: guideline parameters and their IDs, document type codes.
+    var guidelineParameterCount = 0
+    var guidelineIDCount = 0
+    var documentTypeCodeCount = 0
+    /// CII: per line, whether `SpecifiedLineTradeAgreement` exists (CII-SR-439).
+    var lineHasAgreement: [Bool] = []
+    /// UBL: each `cac:TaxTotal` under the root, with its first `cbc:TaxAmount` (nil when absent).
+    var ublTaxTotals: [Hit?] = []
+    /// Identifier scheme attributes checked against ISO 6523 ICD, with the rule whose context
+    /// they are in (BR-CL-10 party, BR-CL-11 legal, BR-CL-21 item, BR-CL-26 deliver-to).
+    var schemeIDs: [(rule: String, hit: Hit)] = []
+    /// Quantity unit codes (BR-CL-23).
+    var unitCodes: [Hit] = []
+    /// UBL: `cac:PartyTaxScheme` elements lacking `cac:TaxScheme/cbc:ID` or `cbc:CompanyID` (UBL-SR-53).
+    var ublIncompleteTaxSchemes: [Hit] = []
 }
 
 extension XNode {

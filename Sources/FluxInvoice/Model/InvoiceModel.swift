@@ -92,6 +92,20 @@ public struct InvoiceModel: Sendable, Codable, Equatable {
     /// XPath `normalize-space`: trims and collapses inner whitespace runs to one space.
     public static func norm(_ s: String?) -> String {
         guard let s else { return "" }
+        // Fast path: most values are already normalized (no edge or doubled whitespace).
+        var clean = true
+        var previousSpace = true
+        for b in s.utf8 {
+            if b == 0x09 || b == 0x0A || b == 0x0D { clean = false; break }
+            if b == 0x20 {
+                if previousSpace { clean = false; break }
+                previousSpace = true
+            } else {
+                previousSpace = false
+            }
+        }
+        if clean && !previousSpace { return s }
+        if s.isEmpty { return s }
         var out = ""
         out.reserveCapacity(s.utf8.count)
         var pendingSpace = false
@@ -104,6 +118,23 @@ public struct InvoiceModel: Sendable, Codable, Equatable {
             }
         }
         return out
+    }
+
+    /// `upper-case(s) = 'VAT'` (optionally after normalize-space), without allocating.
+    static func isVAT(_ s: String?, trimming: Bool) -> Bool {
+        guard let s else { return false }
+        var u = s.utf8[...]
+        if trimming {
+            while let f = u.first, f == 0x20 || f == 0x09 || f == 0x0A || f == 0x0D { u = u.dropFirst() }
+            while let l = u.last, l == 0x20 || l == 0x09 || l == 0x0A || l == 0x0D { u = u.dropLast() }
+        }
+        guard u.count == 3 else { return false }
+        var i = u.startIndex
+        for expected in [UInt8(ascii: "V"), UInt8(ascii: "A"), UInt8(ascii: "T")] {
+            if u[i] & 0xDF != expected { return false }
+            i = u.index(after: i)
+        }
+        return true
     }
 
     /// Whether this document is a UBL one (Invoice or CreditNote).
@@ -317,7 +348,9 @@ extension InvoiceModel {
         public init() {}
 
         /// XPath `upper-case(normalize-space(scheme)) = 'VAT'` (UBL style).
-        public var isVATNormalized: Bool { InvoiceModel.norm(scheme).uppercased() == "VAT" }
+        public var isVATNormalized: Bool { InvoiceModel.isVAT(scheme, trimming: true) }
+        /// XPath `upper-case(scheme) = 'VAT'` (CII style, no trimming).
+        public var isVATRaw: Bool { InvoiceModel.isVAT(scheme, trimming: false) }
         /// The category code trimmed.
         public var code: String { InvoiceModel.norm(category) }
     }
@@ -429,6 +462,9 @@ extension InvoiceModel {
 
     /// BG-22 document totals.
     public struct Totals: Sendable, Codable, Equatable {
+        /// Whether the totals element exists (CII `SpecifiedTradeSettlementHeaderMonetarySummation`,
+        /// UBL `cac:LegalMonetaryTotal`); UBL tax totals alone do not set it.
+        public var hasSummation: Bool = false
         public var lineTotal: Number?         // BT-106
         public var allowanceTotal: Number?    // BT-107
         public var chargeTotal: Number?       // BT-108

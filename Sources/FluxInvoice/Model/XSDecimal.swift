@@ -53,9 +53,16 @@ enum XSDecimal {
         floor(x + Decimal(sign: .plus, exponent: -1, significand: 5))
     }
 
-    /// `round(x * 100) div 100` — the official "round to two decimals".
+    /// `round(x * 100) div 100` — the official "round to two decimals" (the division by 100 is
+    /// an exponent shift, exact and much cheaper than a Decimal division).
     static func round2(_ x: Decimal) -> Decimal {
-        round(x * 100) / 100
+        shift(round(shift(x, 2)), -2)
+    }
+
+    /// `x × 10^n` by moving the exponent (exact).
+    @inline(__always)
+    static func shift(_ x: Decimal, _ n: Int) -> Decimal {
+        Decimal(sign: .plus, exponent: n, significand: x)
     }
 
     /// Largest integer not greater than `x`.
@@ -69,6 +76,31 @@ enum XSDecimal {
         var out = Decimal()
         NSDecimalRound(&out, &input, 0, mode)
         return out
+    }
+
+    // MARK: xs:double (untyped values in arithmetic are cast to xs:double by XPath 2.0)
+
+    /// `xs:double(s)` for a numeric lexical form (leading/trailing whitespace allowed).
+    static func double(_ raw: String) -> Double? {
+        Double(InvoiceModel.norm(raw))
+    }
+
+    /// xs:decimal promoted to xs:double: the nearest double (through the decimal text; Foundation's
+    /// `doubleValue` may be off by one ulp).
+    static func toDouble(_ d: Decimal) -> Double {
+        Double(d.description) ?? NSDecimalNumber(decimal: d).doubleValue
+    }
+
+    /// XPath `fn:round` on a double: half-way values go toward positive infinity.
+    static func round(_ x: Double) -> Double {
+        (x + 0.5).rounded(.down)
+    }
+
+    /// The exact value of a double as a decimal (Saxon casts xs:double to xs:decimal exactly,
+    /// e.g. 1.005 → 1.00499999999999989…, which then rounds to 1.00, not 1.01).
+    static func exactDecimal(_ d: Double) -> Decimal? {
+        guard d.isFinite else { return nil }
+        return Decimal(string: String(format: "%.30f", d), locale: Locale(identifier: "en_US_POSIX"))
     }
 
     /// `string-length(substring-after(s, '.'))`: characters after the first dot (raw string).
