@@ -93,7 +93,7 @@ enum UBLModelExtractor {
             if let end = rest.firstIndex(of: UInt8(ascii: "#")) {
                 let code = String(decoding: rest[rest.startIndex..<end], as: UTF8.self)
                 let text = String(decoding: rest[rest.index(after: end)...], as: UTF8.self)
-                if !code.isEmpty, code.count <= 10, !code.contains(" ") {
+                if !code.isEmpty, code.count <= 10, !code.utf8.contains(0x20) {
                     return M.Note(subjectCode: code, content: text, raw: raw)
                 }
             }
@@ -322,6 +322,8 @@ enum UBLModelExtractor {
                         x.forEachChild { y in
                             if y.named("ID") {
                                 p.identifiers.append(M.PartyIdentifier(value: y.text, scheme: y.attribute("schemeID"), hasSchemeAttribute: y.hasAttribute("schemeID"), isGlobal: true))
+                            } else if y.named("Address") {
+                                if p.address == nil { p.address = address(y) }
                             }
                         }
                         l.shipTo = p

@@ -119,8 +119,8 @@ enum CoreRules {
         // BR-CO-09: VAT identifiers start with an ISO 3166 code (or EL / XI / 1A).
         for h in c.facts.vatIdentifiers {
             let prefix = String(h.value.prefix(2))
-            let ok = !p.cii && prefix.isEmpty ? true : p.cii ? CodeLists.vatPrefixesCII.contains(prefix) && !prefix.contains(" ") && prefix.count == 2
-                : CodeLists.vatPrefixesUBL.contains(prefix)
+            let ok = !p.cii && prefix.isEmpty ? true : p.cii ? CodeLists.vatPrefixesCII.contains(prefix) && !prefix.utf8.contains(0x20) && prefix.count == 2
+                : FrenchRules.contains(CodeLists.vatPrefixesUBL, prefix)
             if !ok { c.fail("BR-CO-09", .semantic, "the VAT identifier '\(h.value)' must start with a country code prefix", at: h.path) }
         }
         if let s = m.seller {
@@ -349,6 +349,14 @@ enum CoreRules {
             if !ok {
                 c.fail("BR-57", .semantic, "the deliver-to address (BG-15) needs a country code (BT-80)",
                        at: p.cii ? p.tx + "/ram:ApplicableHeaderTradeDelivery/ram:ShipToTradeParty/ram:PostalTradeAddress" : p.root + "/cac:Delivery/cac:DeliveryLocation/cac:Address")
+            }
+        }
+        // UBL's context `cac:Delivery/cac:DeliveryLocation/cac:Address` also matches line deliveries.
+        if !p.cii {
+            for (i, l) in m.lines.enumerated() {
+                if let a = l.shipTo?.address, a.country == nil {
+                    c.fail("BR-57", .semantic, "line \(i + 1): the deliver-to address needs a country code (BT-80)", at: p.line(i) + "/cac:Delivery/cac:DeliveryLocation/cac:Address")
+                }
             }
         }
     }

@@ -73,7 +73,7 @@ enum FrenchRules {
     /// `custom:is-valid-id-format`: charset `[A-Za-z0-9+-_/]` after normalize-space, no space at all.
     static func validID(_ raw: String) -> Bool {
         let n = norm(raw)
-        guard !n.isEmpty, !raw.contains(" ") else { return false }
+        guard !n.isEmpty, !raw.utf8.contains(0x20) else { return false }
         return n.utf8.allSatisfy { b in
             (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
                 || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") || b == UInt8(ascii: "_") || b == UInt8(ascii: "/")
@@ -138,19 +138,40 @@ enum FrenchRules {
 
     /// The value after `#CODE#` in the joined UBL notes, up to the next `#` (BAR, TXD).
     static func ublNoteValue(_ m: M, _ code: String) -> String? {
-        let all = joinedNotes(m)
-        guard let r = all.range(of: "#\(code)#") else { return nil }
-        let after = all[r.upperBound...]
-        if let h = after.firstIndex(of: "#") { return String(after[..<h]) }
-        return String(after)
+        let all = Array(joinedNotes(m).utf8)
+        guard let r = find(Array("#\(code)#".utf8), in: all, from: 0) else { return nil }
+        let start = r + code.utf8.count + 2
+        let end = all[start...].firstIndex(of: UInt8(ascii: "#")) ?? all.endIndex
+        return String(decoding: all[start..<end], as: UTF8.self)
     }
 
-    /// Non-overlapping occurrences of `needle` in `hay`.
+    /// Non-overlapping occurrences of `needle` in `hay` (byte search; Foundation's `range(of:)`
+    /// is locale-aware and far slower).
     static func occurrences(_ needle: String, in hay: String) -> Int {
-        var n = 0
-        var rest = hay[...]
-        while let r = rest.range(of: needle) { n += 1; rest = rest[r.upperBound...] }
-        return n
+        let n = Array(needle.utf8), h = Array(hay.utf8)
+        var count = 0, i = 0
+        while let r = find(n, in: h, from: i) { count += 1; i = r + n.count }
+        return count
+    }
+
+    static func contains(_ hay: String, _ needle: String) -> Bool {
+        find(Array(needle.utf8), in: Array(hay.utf8), from: 0) != nil
+    }
+
+    /// First index of `needle` in `hay` at or after `from`.
+    static func find(_ needle: [UInt8], in hay: [UInt8], from: Int) -> Int? {
+        guard !needle.isEmpty, hay.count >= needle.count, from <= hay.count - needle.count else { return nil }
+        var i = from
+        let last = hay.count - needle.count
+        while i <= last {
+            if hay[i] == needle[0] {
+                var j = 1
+                while j < needle.count && hay[i + j] == needle[j] { j += 1 }
+                if j == needle.count { return i }
+            }
+            i += 1
+        }
+        return nil
     }
 
     // MARK: BR-FR-01 / BR-FR-02 (numbers)
@@ -256,7 +277,7 @@ enum FrenchRules {
         } else {
             let all = joinedNotes(m)
             func at() -> String { p.root + "/cbc:Note" }
-            for (n, code) in ["PMT", "PMD", "AAB"].enumerated() where !all.contains("#\(code)#") {
+            for (n, code) in ["PMT", "PMD", "AAB"].enumerated() where !contains(all, "#\(code)#") {
                 c.fail("BR-FR-05_BT-22-\(n + 1)", .semantic, "\(labels[code]!) is mandatory (a cbc:Note starting with #\(code)#)", at: at())
             }
             for (n, code) in ["PMT", "PMD", "AAB", "TXD"].enumerated() where occurrences("#\(code)#", in: all) > 1 {
@@ -265,7 +286,7 @@ enum FrenchRules {
             if let bar = ublNoteValue(m, "BAR"), !bar.isEmpty, !barTreatments.contains(bar) {
                 c.fail("BR-FR-20_BT-21", .semantic, "the BAR note value '\(bar)' is not one of B2B, B2BINT, B2C, B2CINT, OUTOFSCOPE, ARCHIVEONLY", at: at())
             }
-            let barNotes = m.notes.map { $0.raw ?? "" }.filter { $0.contains("#BAR#") }.joined() + "#"
+            let barNotes = m.notes.map { $0.raw ?? "" }.filter { contains($0, "#BAR#") }.joined() + "#"
             var count = 0
             for v in ["B2B", "B2BINT", "B2C", "B2CINT", "OUTOFSCOPE", "ARCHIVEONLY"] { count += occurrences("BAR#\(v)#", in: barNotes) }
             if count > 1 { c.fail("BR-FR-30_BT-21", .semantic, "only one BAR note (business process type) is allowed", at: at()) }

@@ -32,7 +32,9 @@ enum TotalsRules {
         // CII sums the untyped line amounts as xs:double, then casts the sum to xs:decimal
         // exactly; UBL sums xs:decimal values.
         let lineSum: Decimal
-        if p.cii {
+        if p.cii && !m.lines.allSatisfy({ twoDecimals($0.netAmount) }) {
+            // With at most two decimals everywhere the double sum rounds like the exact one; only
+            // finer amounts need the (slower) exact replay of the double arithmetic.
             let d = m.lines.reduce(0.0) { $0 + ($1.netAmount.flatMap { XSDecimal.double($0.raw) } ?? 0) }
             lineSum = XSDecimal.exactDecimal(d) ?? sum(m.lines.map { $0.netAmount?.value })
         } else {
