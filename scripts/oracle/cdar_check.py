@@ -30,6 +30,8 @@ except ImportError:  # pragma: no cover - setup problem, not a validation result
     print("cdar_check: lxml is not installed (run scripts/setup-venv)", file=sys.stderr)
     sys.exit(2)
 
+from oracle_common import safe_parser, shared_dir  # noqa: E402  (beside this script)
+
 SVRL = "{http://purl.oclc.org/dsdl/svrl}"
 XSD_REL = "corpus/schemas/cdar-d22b-uncoupled/CrossDomainAcknowledgementAndResponse_100pD22B.xsd"
 XSLT_REL = "corpus/validation/cdar-fr/BR-FR-CDV-Schematron-CDAR.xslt"
@@ -40,19 +42,6 @@ PREFIXES = {
     "{urn:un:unece:uncefact:data:standard:QualifiedDataType:100}": "qdt:",
     "{urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100}": "udt:",
 }
-
-
-def shared_dir() -> Path:
-    env = os.environ.get("FLUX_SHARED")
-    if env:
-        return Path(env).resolve()
-    repo = Path(__file__).resolve().parent.parent.parent
-    return (repo.parent / "shared").resolve()
-
-
-def safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           dtd_validation=False, huge_tree=False)
 
 
 def load_schema(path: Path) -> etree.XMLSchema:

@@ -59,6 +59,8 @@ FR_REL = {
     "UBL": "corpus/validation/fr-ctc/BR-FR-Flux2-Schematron-UBL.xslt",
     "CII": "corpus/validation/fr-ctc/BR-FR-Flux2-Schematron-CII.xslt",
 }
+from oracle_common import safe_parser, shared_dir  # noqa: E402  (beside this script)
+
 PREFIXES = {
     "{urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100}": "rsm:",
     "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}": "ram:",
@@ -67,19 +69,6 @@ PREFIXES = {
     "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}": "cbc:",
     "{urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2}": "cac:",
 }
-
-
-def shared_dir() -> Path:
-    env = os.environ.get("FLUX_SHARED")
-    if env:
-        return Path(env).resolve()
-    repo = Path(__file__).resolve().parent.parent.parent
-    return (repo.parent / "shared").resolve()
-
-
-def safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           dtd_validation=False, huge_tree=False)
 
 
 def detect(tree: etree._ElementTree) -> str:
