@@ -204,12 +204,13 @@ public struct FluxInspector: Sendable {
             if syntax == .cdar {
                 facts = LifecycleExtractor.extract(doc).facts
             } else if regulatoryData {
-                facts = InvoiceExtractor.extract(doc, syntax: syntax)
-                facts.profile = "F1 regulatory data"
-                anomalies = RuleRunner.identifierChecks(doc, syntax: syntax)
-            } else {
-                facts = InvoiceExtractor.extract(doc, syntax: syntax)
                 let r = RuleRunner.run(doc, syntax: syntax)
+                facts = InvoiceFacts(model: r.model)
+                facts.profile = "F1 regulatory data"
+                anomalies = r.errors.filter { $0.rule.hasPrefix("FLUX-") }
+            } else {
+                let r = RuleRunner.run(doc, syntax: syntax)
+                facts = InvoiceFacts(model: r.model)
                 anomalies = r.errors
                 warnings = r.warnings
                 model = r.model
