@@ -24,3 +24,8 @@ int flux_try_read_lease(int fd) {
     if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) { (void)fcntl(fd, F_SETLEASE, F_UNLCK); return 0; }
     return errno;
 }
+
+#include <malloc.h>
+int flux_tune_malloc(int mmap_threshold, int trim_threshold) {
+    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) && mallopt(M_TRIM_THRESHOLD, trim_threshold);
+}

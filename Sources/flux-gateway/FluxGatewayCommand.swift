@@ -13,6 +13,20 @@ struct FluxGatewayCommand: AsyncParsableCommand {
         abstract: "E-invoicing flux gateway: SFTP, AS2 and drop-zone intake, journal, batches and queue.",
         version: FluxVersion.string,
         subcommands: [Serve.self, CheckConfig.self, Validate.self, JournalCommand.self, PartnersCommand.self, QueueCommand.self, InvoiceCommand.self])
+
+    static func main() async {
+        ProcessTuning.tuneAllocator()
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? any AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// `--config`, shared by every command but `serve` (where it is required).

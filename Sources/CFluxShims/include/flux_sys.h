@@ -13,3 +13,7 @@ unsigned int flux_ae_ifdir(void);
 /// Takes and releases a read lease (F_SETLEASE needs _GNU_SOURCE): 0 when no one has the file
 /// open for writing, else the errno (EAGAIN: a writer holds it; EACCES/EPERM: not our file).
 int flux_try_read_lease(int fd);
+
+/// Keeps allocations up to `mmap_threshold` bytes in the heap (glibc mallopt, from <malloc.h>
+/// which Swift's Glibc module does not include). Returns 1 on success.
+int flux_tune_malloc(int mmap_threshold, int trim_threshold);
