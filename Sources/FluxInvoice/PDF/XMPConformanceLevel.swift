@@ -28,7 +28,7 @@ enum XMPConformanceLevel {
     static func prefixes(in text: String) -> [String] {
         var found: [String] = []
         var cursor = text.startIndex
-        while let r = text.range(of: "xmlns:", range: cursor..<text.endIndex) {
+        while let r = text.asciiRange(of: "xmlns:", from: cursor) {
             cursor = r.upperBound
             let prefix = text[r.upperBound...].prefix { !$0.isWhitespace && $0 != "=" && $0 != ">" && $0 != "/" }
             guard !prefix.isEmpty, let value = quotedValue(after: prefix.endIndex, in: text) else { continue }
@@ -40,12 +40,12 @@ enum XMPConformanceLevel {
     /// Text content of the first `<qname>` / `<qname …>` element.
     static func element(_ qname: String, in text: String) -> String? {
         var cursor = text.startIndex
-        while let r = text.range(of: "<" + qname, range: cursor..<text.endIndex) {
+        while let r = text.asciiRange(of: "<" + qname, from: cursor) {
             cursor = r.upperBound
             guard r.upperBound < text.endIndex else { return nil }
             let next = text[r.upperBound]
             guard next == ">" || next.isWhitespace else { continue }
-            guard let close = text.range(of: ">", range: r.upperBound..<text.endIndex) else { return nil }
+            guard let close = text.asciiRange(of: ">", from: r.upperBound) else { return nil }
             if text[text.index(before: close.lowerBound)] == "/" { continue } // empty element
             let content = text[close.upperBound...].prefix { $0 != "<" }
             return clean(content)
@@ -56,7 +56,7 @@ enum XMPConformanceLevel {
     /// Value of the first `qname="…"` attribute (also with single quotes).
     static func attribute(_ qname: String, in text: String) -> String? {
         var cursor = text.startIndex
-        while let r = text.range(of: qname, range: cursor..<text.endIndex) {
+        while let r = text.asciiRange(of: qname, from: cursor) {
             cursor = r.upperBound
             guard r.lowerBound > text.startIndex, text[text.index(before: r.lowerBound)].isWhitespace else { continue }
             if let v = quotedValue(after: r.upperBound, in: text) { return clean(Substring(v)) }
@@ -87,5 +87,26 @@ enum XMPConformanceLevel {
             .replacingOccurrences(of: "&apos;", with: "'")
             .replacingOccurrences(of: "&amp;", with: "&")
         return v.isEmpty ? nil : v
+    }
+}
+
+extension String {
+    /// Byte search for an ASCII needle: Foundation's `range(of:)` bridges through NSString and
+    /// was the top of the PDF profile. ASCII bytes never occur inside a multi-byte UTF-8
+    /// sequence, so a match always starts and ends on character boundaries.
+    func asciiRange(of needle: String, from start: String.Index) -> Range<String.Index>? {
+        let n = Array(needle.utf8)
+        guard let first = n.first else { return nil }
+        let u = utf8
+        var i = start
+        while i < u.endIndex {
+            guard let hit = u[i...].firstIndex(of: first) else { return nil }
+            var j = hit
+            var k = 0
+            while k < n.count, j < u.endIndex, u[j] == n[k] { j = u.index(after: j); k += 1 }
+            if k == n.count { return hit..<j }
+            i = u.index(after: hit)
+        }
+        return nil
     }
 }
