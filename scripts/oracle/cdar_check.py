@@ -20,7 +20,6 @@ expand entities either.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -30,12 +29,10 @@ except ImportError:  # pragma: no cover - setup problem, not a validation result
     print("cdar_check: lxml is not installed (run scripts/setup-venv)", file=sys.stderr)
     sys.exit(2)
 
-from oracle_common import safe_parser, shared_dir  # noqa: E402  (beside this script)
+from oracle_common import safe_parser, shared_dir, svrl_findings, xsd_messages  # noqa: E402  (beside this script)
 
-SVRL = "{http://purl.oclc.org/dsdl/svrl}"
 XSD_REL = "corpus/schemas/cdar-d22b-uncoupled/CrossDomainAcknowledgementAndResponse_100pD22B.xsd"
 XSLT_REL = "corpus/validation/cdar-fr/BR-FR-CDV-Schematron-CDAR.xslt"
-FAILING_FLAGS = {"fatal", "error"}
 PREFIXES = {
     "{urn:un:unece:uncefact:data:standard:CrossDomainAcknowledgementAndResponse:100}": "rsm:",
     "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}": "ram:",
@@ -58,31 +55,13 @@ def check_xsd(schema: etree.XMLSchema, path: Path) -> tuple[etree._ElementTree |
         return None, ["xml(DOCTYPE not allowed)"]
     if schema.validate(tree):
         return tree, []
-    problems = []
-    for err in schema.error_log:
-        message = err.message
-        for uri, prefix in PREFIXES.items():
-            message = message.replace(uri, prefix)
-        problems.append(f"xsd(line {err.line}: {message})")
-    return tree, problems
+    return tree, [f"xsd({m})" for m in xsd_messages(schema, PREFIXES)]
 
 
 def check_schematron(executable, path: Path, verbose: bool) -> tuple[list[str], list[str]]:
     """Returns (failing rule ids, warning rule ids)."""
-    out = executable.transform_to_string(source_file=str(path))
-    if out is None:
-        return ["schematron(transform produced no output)"], []
-    svrl = etree.fromstring(out.encode("utf-8"), safe_parser())
-    hits = svrl.findall(f".//{SVRL}failed-assert") + svrl.findall(f".//{SVRL}successful-report")
-    fatal, warn = set(), set()
-    for h in hits:
-        flag = (h.get("flag") or "fatal").lower()
-        rid = h.get("id") or "?"
-        if flag in FAILING_FLAGS:
-            fatal.add(rid)
-        else:
-            warn.add(f"{rid}[{flag}]")
-    return sorted(fatal), sorted(warn) if verbose else []
+    fatal, warn = svrl_findings(executable.transform_to_string(source_file=str(path)))
+    return fatal, [f"{rid}[{flag}]" for rid, flag in warn] if verbose else []
 
 
 def main(argv: list[str]) -> int:

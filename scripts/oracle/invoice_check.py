@@ -29,7 +29,6 @@ receives the bytes lxml re-serialised, never the file itself).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -39,8 +38,6 @@ except ImportError:  # pragma: no cover - setup problem, not a validation result
     print("invoice_check: lxml is not installed (run scripts/setup-venv)", file=sys.stderr)
     sys.exit(2)
 
-SVRL = "{http://purl.oclc.org/dsdl/svrl}"
-FAILING_FLAGS = {"fatal", "error"}
 
 UBL_INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 UBL_CREDIT_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
@@ -59,7 +56,7 @@ FR_REL = {
     "UBL": "corpus/validation/fr-ctc/BR-FR-Flux2-Schematron-UBL.xslt",
     "CII": "corpus/validation/fr-ctc/BR-FR-Flux2-Schematron-CII.xslt",
 }
-from oracle_common import safe_parser, shared_dir  # noqa: E402  (beside this script)
+from oracle_common import safe_parser, shared_dir, svrl_findings, xsd_messages  # noqa: E402  (beside this script)
 
 PREFIXES = {
     "{urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100}": "rsm:",
@@ -86,28 +83,13 @@ def detect(tree: etree._ElementTree) -> str:
 def xsd_problems(schema: etree.XMLSchema, tree: etree._ElementTree) -> list[str]:
     if schema.validate(tree):
         return []
-    out = []
-    for err in schema.error_log:
-        message = err.message
-        for uri, prefix in PREFIXES.items():
-            message = message.replace(uri, prefix)
-        out.append(f"line {err.line}: {message}")
-    return out
+    return xsd_messages(schema, PREFIXES)
 
 
 def schematron(executable, node) -> tuple[list[str], list[str]]:
     """(failing ids, warning ids) of one compiled Schematron over one parsed document."""
-    out = executable.transform_to_string(xdm_node=node)
-    if out is None:
-        return ["schematron(transform produced no output)"], []
-    svrl = etree.fromstring(out.encode("utf-8"), safe_parser())
-    hits = svrl.findall(f".//{SVRL}failed-assert") + svrl.findall(f".//{SVRL}successful-report")
-    fatal, warn = set(), set()
-    for h in hits:
-        flag = (h.get("flag") or "fatal").lower()
-        rid = h.get("id") or "?"
-        (fatal if flag in FAILING_FLAGS else warn).add(rid)
-    return sorted(fatal), sorted(warn)
+    fatal, warn = svrl_findings(executable.transform_to_string(xdm_node=node))
+    return fatal, sorted({rid for rid, _ in warn})
 
 
 def main(argv: list[str]) -> int:

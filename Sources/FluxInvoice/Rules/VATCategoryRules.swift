@@ -131,6 +131,23 @@ enum VATCategoryRules {
         return r2(lines) + r2(charges) - r2(allowances)
     }
 
+    /// -09 (the breakdown's tax amount) and -10 (exemption reason present exactly when the
+    /// category is exempt) are reported the same way in both syntaxes; only -09's arithmetic differs.
+    static func reportTaxAmountAndReason(_ c: RuleContext, code: String, prefix: String, index i: Int, _ b: M.VATBreakdown,
+                                         amountOK: Bool, at: @autoclosure () -> String) {
+        if !amountOK {
+            c.fail(id(prefix, 9), .coherence, code == "S"
+                ? "VAT breakdown \(i + 1) (category S): the tax amount (BT-117) \(shown(b.taxAmount)) is not taxable amount × rate"
+                : "VAT breakdown \(i + 1) (category \(code)): the tax amount (BT-117) must be 0 (\(shown(b.taxAmount)))", at: at())
+        }
+        let hasReason = b.tax.exemptionReason != nil || b.tax.exemptionReasonCode != nil
+        if code == "S" || code == "Z" {
+            if hasReason { c.fail(id(prefix, 10), .semantic, "VAT breakdown \(i + 1) (category \(code)) must not carry an exemption reason (BT-120/BT-121)", at: at()) }
+        } else if !hasReason {
+            c.fail(id(prefix, 10), .semantic, "VAT breakdown \(i + 1) (category \(code)) needs an exemption reason text or code (BT-120/BT-121)", at: at())
+        }
+    }
+
     static func breakdownCII(_ c: RuleContext, code: String, prefix: String, index i: Int, _ b: M.VATBreakdown, at: @autoclosure () -> String) {
         let m = c.model
         let basis = b.taxableAmount?.value
@@ -164,18 +181,7 @@ enum VATCategoryRules {
         } else {
             ok9 = b.taxAmount?.value == 0
         }
-        if !ok9 {
-            c.fail(id(prefix, 9), .coherence, code == "S"
-                ? "VAT breakdown \(i + 1) (category S): the tax amount (BT-117) \(shown(b.taxAmount)) is not taxable amount × rate"
-                : "VAT breakdown \(i + 1) (category \(code)): the tax amount (BT-117) must be 0 (\(shown(b.taxAmount)))", at: at())
-        }
-        // -10
-        let hasReason = b.tax.exemptionReason != nil || b.tax.exemptionReasonCode != nil
-        if code == "S" || code == "Z" {
-            if hasReason { c.fail(id(prefix, 10), .semantic, "VAT breakdown \(i + 1) (category \(code)) must not carry an exemption reason (BT-120/BT-121)", at: at()) }
-        } else if !hasReason {
-            c.fail(id(prefix, 10), .semantic, "VAT breakdown \(i + 1) (category \(code)) needs an exemption reason text or code (BT-120/BT-121)", at: at())
-        }
+        reportTaxAmountAndReason(c, code: code, prefix: prefix, index: i, b, amountOK: ok9, at: at())
         if code == "K" {
             let f = c.model
             if f.delivery?.actualDate == nil && f.invoicePeriod?.start == nil && f.invoicePeriod?.end == nil {
@@ -340,16 +346,6 @@ enum VATCategoryRules {
         } else {
             ok9 = b.taxAmount?.value == 0
         }
-        if !ok9 {
-            c.fail(id(prefix, 9), .coherence, code == "S"
-                ? "VAT breakdown \(i + 1) (category S): the tax amount (BT-117) \(shown(b.taxAmount)) is not taxable amount × rate"
-                : "VAT breakdown \(i + 1) (category \(code)): the tax amount (BT-117) must be 0 (\(shown(b.taxAmount)))", at: at())
-        }
-        let hasReason = b.tax.exemptionReason != nil || b.tax.exemptionReasonCode != nil
-        if code == "S" || code == "Z" {
-            if hasReason { c.fail(id(prefix, 10), .semantic, "VAT breakdown \(i + 1) (category \(code)) must not carry an exemption reason (BT-120/BT-121)", at: at()) }
-        } else if !hasReason {
-            c.fail(id(prefix, 10), .semantic, "VAT breakdown \(i + 1) (category \(code)) needs an exemption reason text or code (BT-120/BT-121)", at: at())
-        }
+        reportTaxAmountAndReason(c, code: code, prefix: prefix, index: i, b, amountOK: ok9, at: at())
     }
 }
