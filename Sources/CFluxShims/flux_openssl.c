@@ -91,3 +91,36 @@ int flux_sk_X509_push(STACK_OF(X509) *stack, X509 *cert) {
 void flux_sk_X509_free(STACK_OF(X509) *stack) {
     sk_X509_free(stack);
 }
+
+int flux_sk_X509_num(const STACK_OF(X509) *stack) {
+    return sk_X509_num(stack);
+}
+
+X509 *flux_sk_X509_value(const STACK_OF(X509) *stack, int index) {
+    return sk_X509_value(stack, index);
+}
+
+void flux_sk_X509_pop_free(STACK_OF(X509) *stack) {
+    sk_X509_pop_free(stack, X509_free);
+}
+
+int flux_sk_CMS_RecipientInfo_num(STACK_OF(CMS_RecipientInfo) *stack) {
+    return stack == NULL ? 0 : sk_CMS_RecipientInfo_num(stack);
+}
+
+CMS_RecipientInfo *flux_sk_CMS_RecipientInfo_value(STACK_OF(CMS_RecipientInfo) *stack, int index) {
+    return stack == NULL ? NULL : sk_CMS_RecipientInfo_value(stack, index);
+}
+
+int flux_sk_CMS_SignerInfo_num(STACK_OF(CMS_SignerInfo) *stack) {
+    return stack == NULL ? 0 : sk_CMS_SignerInfo_num(stack);
+}
+
+CMS_SignerInfo *flux_sk_CMS_SignerInfo_value(STACK_OF(CMS_SignerInfo) *stack, int index) {
+    return stack == NULL ? NULL : sk_CMS_SignerInfo_value(stack, index);
+}
+
+int flux_ERR_last_is(int lib, int reason) {
+    unsigned long e = ERR_peek_last_error();
+    return e != 0 && ERR_GET_LIB(e) == lib && ERR_GET_REASON(e) == reason;
+}

@@ -17,11 +17,17 @@ public struct CMSSigner: Sendable {
     }
 
     /// Signs `content` exactly as given (binary mode: no CRLF conversion, so the caller passes the
-    /// canonical bytes) and returns the DER-encoded SignedData without the content.
+    /// canonical bytes) with SHA-256 and returns the DER-encoded SignedData without the content.
     ///
-    /// Digest SHA-256; signed attributes include content type, message digest, signing time and
-    /// S/MIME capabilities; the signer certificate is included.
+    /// Signed attributes include content type, message digest, signing time and S/MIME
+    /// capabilities; the signer certificate is included.
     public func signDetached(_ content: Data) throws -> Data {
+        try signDetached(content, digest: .sha256)
+    }
+
+    /// Like `signDetached(_:)` with the digest algorithm `digest`: an MDN is signed with the
+    /// `signed-receipt-micalg` the partner asked for (RSA PKCS#1 v1.5 for an RSA key).
+    public func signDetached(_ content: Data, digest: DigestAlgorithm) throws -> Data {
         OpenSSLErrorQueue.clear()
         let flags = UInt32(CMS_DETACHED | CMS_BINARY)
         return try certificate.withUnsafeX509 { x509 in
@@ -32,8 +38,9 @@ public struct CMSSigner: Sendable {
                     throw CryptoError.openSSL("cms-sign", "cannot create CMS SignedData")
                 }
                 defer { CMS_ContentInfo_free(cms) }
-                guard CMS_add1_signer(cms, x509, pkey, EVP_sha256(), 0) != nil else {
-                    throw CryptoError.openSSL("cms-sign", "cannot add the signer (does the key match the certificate?)")
+                guard CMS_add1_signer(cms, x509, pkey, digest.evpMD, 0) != nil else {
+                    throw CryptoError.openSSL(
+                        "cms-sign", "cannot add the signer with \(digest.micalgName) (does the key match the certificate?)")
                 }
                 try MemoryBIO.withReadOnly(content, code: "cms-sign") { input in
                     guard CMS_final(cms, input, nil, flags) == 1 else {

@@ -9,6 +9,11 @@ public final class Certificate: @unchecked Sendable {
 
     /// The subject in one-line RFC 2253 form, most specific first, e.g. `CN=Acme AS2,O=Acme`.
     public let subject: String
+    /// The issuer in the same form (equal to `subject` for a self-signed certificate).
+    public let issuer: String
+    /// The serial number in lowercase hex (what `openssl x509 -serial` prints, lowercased), as
+    /// named with the issuer by CMS issuer-and-serial identifiers, e.g. `1e6e95228e848da0`.
+    public let serialNumberHex: String
     /// Start of the validity period.
     public let notBefore: Date
     /// End of the validity period.
@@ -24,6 +29,10 @@ public final class Certificate: @unchecked Sendable {
             subject = try MemoryBIO.collect(code: "cert-load", failure: "cannot print the certificate subject") { bio in
                 flux_X509_NAME_print_rfc2253(bio, X509_get_subject_name(x509)) >= 0
             }.utf8String
+            issuer = try MemoryBIO.collect(code: "cert-load", failure: "cannot print the certificate issuer") { bio in
+                flux_X509_NAME_print_rfc2253(bio, X509_get_issuer_name(x509)) >= 0
+            }.utf8String
+            serialNumberHex = Certificate.hex(of: X509_get0_serialNumber(x509))
 
             var start: Int64 = 0
             var end: Int64 = 0
@@ -142,6 +151,14 @@ public final class Certificate: @unchecked Sendable {
     /// Lends the `X509` to `body`; the pointer must not escape it.
     func withUnsafeX509<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R {
         try withExtendedLifetime(self) { try body(x509) }
+    }
+
+    /// Lowercase hex of an ASN1_STRING's bytes: an ASN1_INTEGER's magnitude (OpenSSL keeps the
+    /// sign apart; serials are positive), or an ASN1_OCTET_STRING such as a key identifier.
+    static func hex(of string: UnsafePointer<ASN1_STRING>?) -> String {
+        guard let string, let data = ASN1_STRING_get0_data(string) else { return "" }
+        let count = Int(ASN1_STRING_length(string))
+        return Digest.hex(Array(UnsafeBufferPointer(start: data, count: max(0, count))))
     }
 
     private static func readFile(_ path: String) throws -> Data {

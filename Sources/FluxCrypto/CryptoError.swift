@@ -2,8 +2,10 @@
 /// carries OpenSSL's own reasons.
 ///
 /// Codes in use: `"key-load"`, `"key-export"`, `"keygen"`, `"cert-load"`, `"cert-export"`,
-/// `"cert-create"`, `"cms-sign"`, `"cms-verify"`, `"file-write"`. Callers switch on the code;
-/// the message wording may change between releases.
+/// `"cert-create"`, `"cms-sign"`, `"cms-verify"`, `"cms-verify-format"`, `"cms-verify-signer"`,
+/// `"cms-verify-digest"`, `"cms-encrypt"`, `"cms-decrypt"`, `"cms-decrypt-format"`,
+/// `"cms-decrypt-recipient"`, `"cms-compress"`, `"cms-decompress"`, `"cms-decompress-limit"`,
+/// `"file-write"`. Callers switch on the code; the message wording may change between releases.
 public struct CryptoError: Error, Sendable, CustomStringConvertible {
     /// Stable identifier of what failed, such as `"cms-verify"`.
     public var code: String

@@ -70,6 +70,11 @@ public final class PrivateKey: @unchecked Sendable {
         }
     }
 
+    /// Whether this is an RSA key (the only kind that can open key-transport RecipientInfos).
+    var isRSA: Bool {
+        withUnsafeEVPPKEY { EVP_PKEY_get_base_id($0) == EVP_PKEY_RSA }
+    }
+
     /// Lends the `EVP_PKEY` to `body`; the pointer must not escape it.
     func withUnsafeEVPPKEY<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R {
         try withExtendedLifetime(self) { try body(pkey) }

@@ -40,6 +40,18 @@ public enum GatewayRuntime {
         let maintenance = MaintenanceService(store: store, processor: processor, intake: intake,
                                              interval: min(1.0, max(0.1, initial.batching.maxAge / 4)), logger: logger)
         var services: [any Service] = [intake, maintenance]
+        // AS2: keys and partner certificates parsed once, swapped whole on SIGHUP.
+        let as2Box = Mutex<AS2Context?>(nil)
+        if let a = initial.as2 {
+            let ctx = try AS2Context.load(initial, settings: a, identity: identity)
+            as2Box.withLock { $0 = ctx }
+            let mdnSender = AsyncMDNService(store: store, settings: { as2Box.withLock { $0?.settings } }, logger: logger)
+            let as2Processor = AS2Processor(spool: spool, store: store, intake: processor, context: { as2Box.withLock { $0 } },
+                                            config: current, logger: logger, asyncQueued: { mdnSender.poke() })
+            let pinned = initial.partners.contains { !($0.as2?.tlsClientCertificates.isEmpty ?? true) }
+            services.append(try AS2Server(settings: a, processor: as2Processor, requestClientCertificates: pinned, logger: logger))
+            services.append(mdnSender)
+        }
         if let admin = initial.adminListen {
             services.append(AdminServer.build(address: admin, token: token, store: store, spool: spool,
                                               ready: { intake.ready.load(ordering: .acquiring) }, logger: logger))
@@ -57,6 +69,16 @@ public enum GatewayRuntime {
                 let newIdentity = try GatewayIdentity.loadOrGenerate(fresh, logger: logger)
                 signerBox.withLock { $0 = newIdentity.signer }
                 composerBox.withLock { $0 = ReceiptComposer(signer: newIdentity.signer, gatewayName: fresh.gatewayName, gatewaySIREN: fresh.gatewaySIREN) }
+                if let a = fresh.as2 {
+                    // The listener's address and TLS certificate stay as started; keys, partners
+                    // and policies change now.
+                    let ctx = try AS2Context.load(fresh, settings: a, identity: newIdentity)
+                    as2Box.withLock { old in
+                        var c = ctx
+                        if let o = old { c.settings.listen = o.settings.listen; c.settings.tlsCert = o.settings.tlsCert; c.settings.tlsKey = o.settings.tlsKey }
+                        old = c
+                    }
+                }
                 configBox.withLock { $0 = fresh }
                 try store.syncPartners(fresh.partners.map(\.identity))
                 for p in fresh.partners {
@@ -74,6 +96,7 @@ public enum GatewayRuntime {
         logger.notice("flux-gateway started", metadata: [
             "version": "\(FluxVersion.string)", "state_dir": "\(initial.stateDir)", "partners": "\(initial.partners.count)",
             "admin": "\(initial.adminListen?.description ?? "disabled")",
+            "as2": "\(initial.as2.map { "\($0.listen)\($0.path)" } ?? "disabled")",
         ])
         SystemdNotifier.notify("READY=1\nSTATUS=serving")
         try await group.run()

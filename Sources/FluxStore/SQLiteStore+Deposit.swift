@@ -17,6 +17,15 @@ extension SQLiteStore {
                 let outcome = DepositOutcome(messageID: d.messageID, fluxAccepted: true, fluxAnomalies: [], items: [], sealedBatches: [], alreadyRecorded: true)
                 return (outcome, existing, [])
             }
+            return try writeDeposit(db, d, now: now, makeReceipt: makeReceipt)
+        }
+    }
+
+    /// The body of `recordDeposit`, inside a transaction the caller holds (AS2 adds its own
+    /// records to the same transaction).
+    func writeDeposit(_ db: Database, _ d: Deposit, now: Date,
+                      makeReceipt: (DepositOutcome) throws -> ReceiptFiles) throws -> (DepositOutcome, ReceiptFiles, [JournalEntry]) {
+        do {
             var entries: [JournalEntry] = []
             let t = now.timeIntervalSince1970
             let fluxAccepted = d.fluxAnomalies.isEmpty

@@ -50,29 +50,19 @@ public struct Spool: Sendable {
     }
 
     private func store(maxBytes: Int64, fill: (inout [UInt8]) throws -> Int) throws -> SpoolEntry {
-        let tmp = "\(root)/tmp/\(UUID().uuidString)"
-        let out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        guard out >= 0 else { throw FluxError("spool-write", "cannot create \(tmp): \(errnoString())") }
-        var closed = false
-        defer { if !closed { close(out); unlink(tmp) } }
-        var hasher = SHA256Stream()
+        let writer = try SpoolWriter(spool: self, maxBytes: maxBytes)
         var buf = [UInt8](repeating: 0, count: 256 * 1024)
-        var size: Int64 = 0
         while true {
             let n = try fill(&buf)
             if n == 0 { break }
-            size += Int64(n)
-            if size > maxBytes { throw FluxError("spool-size", "the file is over \(maxBytes) bytes") }
-            try buf.withUnsafeBytes { raw in
-                let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-                hasher.update(chunk)
-                try Self.writeAll(out, chunk)
-            }
+            try buf.withUnsafeBytes { try writer.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
-        guard fsync(out) == 0 else { throw FluxError("spool-fsync", "fsync failed: \(errnoString())") }
-        close(out)
-        closed = true
-        let sha = Digest.hex(hasher.finalize())
+        return try writer.finish()
+    }
+
+    /// Moves a complete, fsynced temp file under its hash (or drops it when that content is
+    /// already stored) and makes the rename durable.
+    func commit(tmp: String, sha: String, size: Int64) throws -> SpoolEntry {
         let dir = "\(root)/\(sha.prefix(2))"
         let dest = "\(dir)/\(sha)"
         if FileManager.default.fileExists(atPath: dest) {

@@ -147,6 +147,45 @@ enum StoreSchema {
             // present, so entries written before this migration still verify.
             try db.execute(sql: "ALTER TABLE journal ADD COLUMN detail TEXT")
         }
+        m.registerMigration("v3-as2") { db in
+            // One row per AS2 request attributed to a partner. Only positive answers take part in
+            // the (AS2-From, Message-ID) dedupe: a message that failed may be resent and processed.
+            try db.execute(sql: """
+                CREATE TABLE as2_messages (
+                    id TEXT PRIMARY KEY,
+                    company TEXT NOT NULL,
+                    as2_from TEXT NOT NULL,
+                    as2_to TEXT NOT NULL,
+                    as2_message_id TEXT NOT NULL,
+                    received_at REAL NOT NULL,
+                    raw_sha256 TEXT NOT NULL,
+                    raw_size INTEGER NOT NULL,
+                    disposition TEXT NOT NULL,
+                    positive INTEGER NOT NULL,
+                    security TEXT NOT NULL,
+                    mic TEXT,
+                    detail TEXT,
+                    mdn_message_id TEXT,
+                    mdn_headers TEXT,
+                    mdn_body BLOB,
+                    mdn_mode TEXT NOT NULL,          -- none | sync | async
+                    duplicate_of TEXT
+                );
+                CREATE UNIQUE INDEX as2_messages_dedupe ON as2_messages(as2_from, as2_message_id) WHERE positive = 1 AND duplicate_of IS NULL;
+                CREATE INDEX as2_messages_company ON as2_messages(company, received_at);
+
+                CREATE TABLE mdn_outbox (
+                    as2_id TEXT PRIMARY KEY REFERENCES as2_messages(id),
+                    url TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    last_error TEXT,
+                    delivered_at REAL,
+                    given_up_at REAL
+                );
+                CREATE INDEX mdn_outbox_due ON mdn_outbox(next_attempt_at) WHERE delivered_at IS NULL AND given_up_at IS NULL;
+                """)
+        }
         return m
     }
 }

@@ -54,7 +54,7 @@ import Testing
         let tampered = #expect(throws: CryptoError.self) {
             try CMSVerifier.verifyDetached(signature: signature, content: content + Data("x".utf8), trusted: [cert])
         }
-        #expect(tampered?.code == "cms-verify")
+        #expect(tampered?.code == "cms-verify-digest")
         #expect(tampered?.message.contains("content verify error") == true, "\(tampered?.message ?? "")")
     }
 
@@ -68,7 +68,7 @@ import Testing
         let untrusted = #expect(throws: CryptoError.self) {
             try CMSVerifier.verifyDetached(signature: signature, content: content, trusted: [stranger])
         }
-        #expect(untrusted?.code == "cms-verify")
+        #expect(untrusted?.code == "cms-verify-signer")
         // The embedded signer certificate is self-signed and not among the trusted ones.
         #expect(untrusted?.message.contains("certificate verify error") == true, "\(untrusted?.message ?? "")")
         #expect(untrusted?.message.contains("self-signed certificate") == true, "\(untrusted?.message ?? "")")
@@ -84,7 +84,7 @@ import Testing
         let garbage = #expect(throws: CryptoError.self) {
             try CMSVerifier.verifyDetached(signature: Data("not DER".utf8), content: content, trusted: [cert])
         }
-        #expect(garbage?.code == "cms-verify")
+        #expect(garbage?.code == "cms-verify-format")
     }
 
     @Test func verifiesSignatureMadeByOpenSSLCommandLine() throws {

@@ -7,6 +7,9 @@ import Testing
 final class GatewayHarness: @unchecked Sendable {  // used from one test at a time
     let root: URL
     let adminPort: Int
+    /// AS2 listener port, and the port the async-MDN receiver of the tests may use (0 = no AS2).
+    var as2Port = 0
+    var mdnPort = 0
     var process: Process?
     let logFile: URL
 
@@ -26,7 +29,8 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
         return repoRoot.appendingPathComponent(".build/debug/flux-gateway").path
     }
 
-    init(maxInvoices: Int = 500, maxAge: String = "5m", quiet: String = "300ms", acmeCompletion: String = "close", schemas: Bool = false) throws {
+    init(maxInvoices: Int = 500, maxAge: String = "5m", quiet: String = "300ms", acmeCompletion: String = "close", schemas: Bool = false,
+         as2: Bool = false, as2Extra: String = "") throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("flux-it-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("etc/partners.d"), withIntermediateDirectories: true)
         adminPort = try Self.freePort()
@@ -46,6 +50,54 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
             concurrency = 2
             \(schemas ? "[validation]\nschemas_dir = \"\(Self.corpus.appendingPathComponent("schemas").path)\"" : "")
             """.write(to: root.appendingPathComponent("etc/gateway.toml"), atomically: true, encoding: .utf8)
+        var acmeAS2 = ""
+        var globexAS2 = ""
+        if as2 {
+            as2Port = try Self.freePort()
+            mdnPort = try Self.freePort()
+            let certs = root.appendingPathComponent("etc/partners.d/certs")
+            try FileManager.default.createDirectory(at: certs, withIntermediateDirectories: true)
+            for name in ["acme", "globex", "stranger"] {
+                let r = try Self.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=\(name.uppercased())",
+                                                         "-keyout", certs.appendingPathComponent("\(name).key.pem").path,
+                                                         "-out", certs.appendingPathComponent("\(name).cert.pem").path])
+                guard r.status == 0 else { throw HarnessError(message: "openssl req: \(r.out)") }
+            }
+            let handle = try FileHandle(forWritingTo: root.appendingPathComponent("etc/gateway.toml"))
+            handle.seekToEndOfFile()
+            handle.write(Data("""
+
+                [as2]
+                listen = "127.0.0.1:\(as2Port)"
+                path = "/as2"
+                as2_id = "GATEWAY"
+                allow_http_mdn_urls = true
+                async_mdn_retry = "200ms"
+                async_mdn_timeout = "2s"
+                max_body_size = "2MiB"
+                request_timeout = "10s"
+                \(as2Extra)
+
+                """.utf8))
+            try handle.close()
+            // acme: lenient (any combination may be sent); globex: signed and encrypted with modern algorithms only.
+            acmeAS2 = """
+                [as2]
+                as2_id = "ACME"
+                certificates = ["certs/acme.cert.pem"]
+                require_signature = false
+                require_encryption = false
+                async_mdn_urls = ["http://127.0.0.1:\(mdnPort)/mdn"]
+                """
+            globexAS2 = """
+                [as2]
+                as2_id = "GLOBEX"
+                certificates = ["certs/globex.cert.pem"]
+                require_signature = true
+                require_encryption = true
+                allowed_algorithms = ["aes-256-cbc", "aes-128-gcm", "aes-256-gcm", "sha256", "sha512"]
+                """
+        }
         try """
             name = "VENDEUR EXEMPLE SAS"
             address = "1 rue de l'Exemple, 75001 Paris, FR"
@@ -53,6 +105,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
             roles = ["supplier"]
             [dropzone]
             completion = "\(acmeCompletion)"
+            \(acmeAS2)
             """.write(to: root.appendingPathComponent("etc/partners.d/acme.toml"), atomically: true, encoding: .utf8)
         try """
             name = "ACHETEUR EXEMPLE SA"
@@ -60,6 +113,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
             siren = "200000008"
             [dropzone]
             completion = "rename"
+            \(globexAS2)
             """.write(to: root.appendingPathComponent("etc/partners.d/globex.toml"), atomically: true, encoding: .utf8)
     }
 

@@ -3,3 +3,4 @@
 #include "flux_openssl.h"
 #include "flux_xml.h"
 #include "flux_sys.h"
+#include "flux_zlib.h"

@@ -3,6 +3,7 @@
 // callback that Swift cannot import or express safely; none of them owns what it is given.
 #include <stdint.h>
 #include <openssl/bio.h>
+#include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -44,6 +45,23 @@ int flux_X509_validity_unix(const X509 *cert, int64_t *not_before, int64_t *not_
 STACK_OF(X509) *flux_sk_X509_new_null(void);
 int flux_sk_X509_push(STACK_OF(X509) *stack, X509 *cert);
 void flux_sk_X509_free(STACK_OF(X509) *stack);
+int flux_sk_X509_num(const STACK_OF(X509) *stack);
+X509 *flux_sk_X509_value(const STACK_OF(X509) *stack, int index);
+/// Frees the stack and every certificate in it (for stacks that own their certificates, such as
+/// the one CMS_get1_certs returns).
+void flux_sk_X509_pop_free(STACK_OF(X509) *stack);
+
+/// STACK_OF(CMS_RecipientInfo) and STACK_OF(CMS_SignerInfo) readers; a NULL stack counts as empty.
+/// The elements belong to the CMS_ContentInfo the stack came from.
+int flux_sk_CMS_RecipientInfo_num(STACK_OF(CMS_RecipientInfo) *stack);
+CMS_RecipientInfo *flux_sk_CMS_RecipientInfo_value(STACK_OF(CMS_RecipientInfo) *stack, int index);
+int flux_sk_CMS_SignerInfo_num(STACK_OF(CMS_SignerInfo) *stack);
+CMS_SignerInfo *flux_sk_CMS_SignerInfo_value(STACK_OF(CMS_SignerInfo) *stack, int index);
+
+/// 1 when the last queued error has library `lib` and reason `reason` (ERR_GET_LIB and
+/// ERR_GET_REASON are inline functions over bit fields), e.g. ERR_LIB_CMS /
+/// CMS_R_CONTENT_VERIFY_ERROR. Does not remove the error.
+int flux_ERR_last_is(int lib, int reason);
 
 #ifdef __cplusplus
 }

@@ -49,6 +49,8 @@ public struct GatewayConfig: Sendable {
     /// XSD directory laid out like `shared/corpus/schemas`; nil = no XSD validation.
     public var schemasDir: String?
     public var partners: [PartnerConfig]
+    /// The AS2 listener; nil when `[as2]` is absent or disabled.
+    public var as2: AS2Settings?
 
     public var databasePath: String { stateDir + "/gateway.sqlite" }
     public var spoolDir: String { stateDir + "/spool" }
@@ -61,6 +63,7 @@ public struct GatewayConfig: Sendable {
     public func claimDir(_ partner: String) -> String { "\(stateDir)/dropzones/\(partner)/.claimed" }
 
     public func partner(_ id: String) -> PartnerConfig? { partners.first { $0.id == id } }
+    public func partner(as2ID: String) -> PartnerConfig? { partners.first { $0.as2?.as2ID == as2ID } }
 }
 
 extension GatewayConfig {
@@ -174,9 +177,9 @@ extension GatewayConfig {
             r.checkKnown(s, prefix: "sftp", known: ["listen", "host_keys", "enabled", "ciphers", "kex", "macs"])
             if let l = r.string(s, "listen", prefix: "sftp"), ListenAddress.parse(l) == nil { r.issue("sftp.listen", "'\(l)' is not host:port") }
         }
+        var as2: AS2Settings?
         if let a = r.table(t, "as2") {
-            r.checkKnown(a, prefix: "as2", known: ["listen", "path", "as2_id", "tls_cert", "tls_key", "decryption_keys", "enabled"])
-            if let l = r.string(a, "listen", prefix: "as2"), ListenAddress.parse(l) == nil { r.issue("as2.listen", "'\(l)' is not host:port") }
+            as2 = AS2Settings.load(a, reader: r, stateDir: stateDir)
         }
 
         var issues = r.issues
@@ -199,7 +202,7 @@ extension GatewayConfig {
         return GatewayConfig(file: abs, stateDir: stateDir, identityKey: identityKey, identityCert: identityCert, generateIdentity: generate,
                              gatewayName: name, gatewaySIREN: siren, adminListen: adminListen, adminTokenFile: tokenFile,
                              batching: policy, limits: limits, quietPeriod: quiet, intakeConcurrency: concurrency,
-                             logLevel: logLevel, schemasDir: schemasDir, partners: partners)
+                             logLevel: logLevel, schemasDir: schemasDir, partners: partners, as2: as2)
     }
 
     static func absolute(_ path: String, relativeTo base: String) -> String {

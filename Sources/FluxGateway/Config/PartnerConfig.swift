@@ -29,7 +29,8 @@ public struct PartnerConfig: Sendable, Equatable {
     public var completion: CompletionMode
     public var extraDirectories: [WatchedDirectory]
     public var sftpAuthorizedKeys: [String]
-    public var as2ID: String?
+    public var as2: PartnerAS2Config?
+    public var as2ID: String? { as2?.as2ID }
 
     public var identity: PartnerIdentity {
         PartnerIdentity(id: id, name: name, address: address, siren: siren, roles: roles)
@@ -110,12 +111,11 @@ extension PartnerConfig {
                 }
             }
         }
-        var as2ID: String?
-        if let as2 = r.table(t, "as2") {
-            r.checkKnown(as2, prefix: "as2", known: ["as2_id", "certificates", "require_signature", "require_encryption", "async_mdn_urls", "allowed_algorithms"])
-            as2ID = r.string(as2, "as2_id", prefix: "as2")
+        var as2: PartnerAS2Config?
+        if let t = r.table(t, "as2") {
+            as2 = PartnerAS2Config.load(t, reader: r, partnersDir: (file as NSString).deletingLastPathComponent)
         }
         return PartnerConfig(id: id, file: file, name: name, address: address, siren: siren, roles: roles,
-                             completion: completion, extraDirectories: extra, sftpAuthorizedKeys: keys, as2ID: as2ID)
+                             completion: completion, extraDirectories: extra, sftpAuthorizedKeys: keys, as2: as2)
     }
 }

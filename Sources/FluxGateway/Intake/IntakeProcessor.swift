@@ -68,20 +68,8 @@ public final class IntakeProcessor: Sendable {
         }
         let receivedAt = Date()
         let entry = try spool.store(file: path)
-        // Members are spooled as they are read, so an archive never sits in memory whole; a single
-        // file is its own original.
-        let spooledPath = spool.path(for: entry.sha256)
-        let archive = FluxInspector.isArchive(path: spooledPath)
-        var memberEntries: [SpoolEntry] = []
-        let report = try inspector.inspect(path: spooledPath, fileName: fileName) { item in
-            memberEntries.append(archive ? try self.spool.store(data: item.content) : entry)
-        }
-        var items: [DepositItem] = []
-        for (item, e) in zip(report.items, memberEntries) {
-            items.append(DepositItem(name: item.name, spool: e, facts: item.facts, anomalies: item.anomalies, warnings: item.warnings))
-        }
-        let deposit = Deposit(messageID: messageID, partner: partner.identity, channel: channel, fileName: fileName, spool: entry,
-                              format: report.format, receivedAt: receivedAt, fluxAnomalies: report.fluxAnomalies, items: items)
+        let deposit = try makeDeposit(entry: entry, fileName: fileName, partner: partner.identity, messageID: messageID,
+                                      channel: channel, receivedAt: receivedAt)
         let (outcome, receipt, journal) = try store.recordDeposit(deposit) { outcome in
             try composer().compose(outcome, deposit: deposit, now: Date())
         }
@@ -93,6 +81,24 @@ public final class IntakeProcessor: Sendable {
         for b in outcome.sealedBatches { events.batchSealed(b) }
         Metrics.deposit(outcome)
         return IntakeResult(messageID: messageID, partner: partnerID, fileName: fileName, outcome: outcome, receipt: receipt, journal: journal)
+    }
+
+    /// Understands a spooled original and builds the deposit to record. Members are spooled as
+    /// they are read, so an archive never sits in memory whole; a single file is its own original.
+    public func makeDeposit(entry: SpoolEntry, fileName: String, partner: PartnerIdentity, messageID: String, channel: String,
+                            receivedAt: Date) throws -> Deposit {
+        let spooledPath = spool.path(for: entry.sha256)
+        let archive = FluxInspector.isArchive(path: spooledPath)
+        var memberEntries: [SpoolEntry] = []
+        let report = try inspector.inspect(path: spooledPath, fileName: fileName) { item in
+            memberEntries.append(archive ? try self.spool.store(data: item.content) : entry)
+        }
+        var items: [DepositItem] = []
+        for (item, e) in zip(report.items, memberEntries) {
+            items.append(DepositItem(name: item.name, spool: e, facts: item.facts, anomalies: item.anomalies, warnings: item.warnings))
+        }
+        return Deposit(messageID: messageID, partner: partner, channel: channel, fileName: fileName, spool: entry,
+                       format: report.format, receivedAt: receivedAt, fluxAnomalies: report.fluxAnomalies, items: items)
     }
 
     /// Writes a committed receipt into the partner's outbox (signature first, so the CDAR never

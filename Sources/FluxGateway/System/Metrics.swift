@@ -1,3 +1,4 @@
+import FluxAS2
 import FluxStore
 import Foundation
 import Metrics
@@ -28,6 +29,17 @@ public enum Metrics {
             }
         }
         for _ in o.sealedBatches { Counter(label: "flux_batches_sealed_total").increment() }
+    }
+
+    static func as2(disposition: AS2Disposition) {
+        let kind: String
+        switch disposition {
+        case .processed: kind = "processed"
+        case .warning(let w): kind = "warning:\(w)"
+        case .error(let m): kind = "error:\(m.rawValue)"
+        case .failure: kind = "failed"
+        }
+        Counter(label: "flux_as2_messages_total", dimensions: [("disposition", kind)]).increment()
     }
 
     static func sealed(_ n: Int) {

@@ -1,0 +1,7 @@
+#include "flux_zlib.h"
+
+#include <zlib.h>
+
+int flux_zlib_inflate_init(void *stream) {
+    return inflateInit((z_stream *)stream);
+}

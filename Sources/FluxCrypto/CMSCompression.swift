@@ -1,0 +1,181 @@
+import CFluxShims
+import COpenSSL
+import CZlib
+import Foundation
+
+/// RFC 3274 CompressedData (`application/pkcs7-mime; smime-type=compressed-data`), which AS2
+/// senders put inside or around the signature, with the only algorithm defined for it: zlib.
+///
+/// Debian's OpenSSL is built without zlib, so `CMS_uncompress` / `CMS_compress` always fail there
+/// ("unsupported compression algorithm"). OpenSSL still parses the structure (BER, indefinite
+/// lengths, constructed OCTET STRINGs), and zlib itself does the (de)compression.
+public enum CMSCompression {
+    /// id-alg-zlibCompress, the compressionAlgorithm RFC 3274 defines.
+    static let zlibOID = "1.2.840.113549.1.9.16.3.8"
+
+    /// Output is produced in pieces of this size, so memory follows what the stream yields, never
+    /// what a header claims.
+    private static let chunkSize = 64 * 1024
+
+    /// Returns the content of DER or BER CompressedData `der`, refusing to produce more than
+    /// `maxOutput` bytes (zlib expands up to ~1000:1, so a small message can claim gigabytes).
+    ///
+    /// Throws `CryptoError` code `"cms-decompress-limit"` when the content exceeds `maxOutput`,
+    /// and `"cms-decompress"` for anything else: not CMS, not CompressedData, an algorithm other
+    /// than zlib, no content, a corrupt, truncated or trailing-garbage zlib stream.
+    public static func decompress(der: Data, maxOutput: Int) throws -> Data {
+        guard maxOutput >= 0 else {
+            throw CryptoError(code: "cms-decompress", message: "the output limit \(maxOutput) is negative")
+        }
+        OpenSSLErrorQueue.clear()
+        let cms = try MemoryBIO.withReadOnly(der, code: "cms-decompress") { d2i_CMS_bio($0, nil) }
+        guard let cms else {
+            throw CryptoError.openSSL("cms-decompress", "the message is not DER/BER-encoded CMS")
+        }
+        defer { CMS_ContentInfo_free(cms) }
+        let type = OBJ_obj2nid(CMS_get0_type(cms))
+        guard type == NID_id_smime_ct_compressedData else {
+            throw CryptoError(code: "cms-decompress", message: "the message is CMS \(ObjectNames.shortName(nid: type)), not CompressedData")
+        }
+        let algorithm = try compressionAlgorithm(der)
+        guard algorithm == zlibOID else {
+            throw CryptoError(code: "cms-decompress", message: "unsupported compression algorithm \(algorithm) (only zlib, \(zlibOID))")
+        }
+        // OpenSSL has joined a constructed (chunked) OCTET STRING into one.
+        guard let slot = CMS_get0_content(cms), let octets = slot.pointee else {
+            throw CryptoError(code: "cms-decompress", message: "the CompressedData has no content (detached)")
+        }
+        let length = Int(ASN1_STRING_length(octets))
+        return try inflate(UnsafeRawBufferPointer(start: ASN1_STRING_get0_data(octets), count: max(0, length)), maxOutput: maxOutput)
+    }
+
+    /// Builds DER CompressedData around `content`: ContentInfo { id-ct-compressedData, [0]
+    /// CompressedData { version 0, compressionAlgorithm { id-alg-zlibCompress } (parameters
+    /// absent, as RFC 3274 requires), encapContentInfo { id-data, [0] OCTET STRING zlib stream } } },
+    /// the shape BouncyCastle, pyas2lib (asn1crypto) and OpenSSL read.
+    ///
+    /// Throws `CryptoError` code `"cms-compress"`.
+    public static func compress(_ content: Data) throws -> Data {
+        guard content.count < Int(Int32.max) else {
+            throw CryptoError(code: "cms-compress", message: "content of \(content.count) bytes is too large")
+        }
+        let bound = Int(compressBound(uLong(content.count)))
+        var compressed = [UInt8](repeating: 0, count: bound)
+        var compressedLength = uLongf(bound)
+        let status = content.withUnsafeBytes { raw in
+            compressed.withUnsafeMutableBufferPointer { out in
+                compress2(out.baseAddress, &compressedLength, raw.bindMemory(to: UInt8.self).baseAddress,
+                          uLong(raw.count), Z_DEFAULT_COMPRESSION)
+            }
+        }
+        guard status == Z_OK else {
+            throw CryptoError(code: "cms-compress", message: "zlib compression failed (\(status))")
+        }
+        let zlib = compressed.prefix(Int(compressedLength))
+
+        // Every enclosing element ends where the zlib stream ends, so the headers can be built
+        // from the inside out and the stream copied once, at the end.
+        let idData: [UInt8] = [0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01]
+        let idCompressedData: [UInt8] = [0x06, 0x0B, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x10, 0x01, 0x09]
+        let zlibAlgorithm: [UInt8] = [0x30, 0x0D, 0x06, 0x0B, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x10, 0x03, 0x08]
+        let version0: [UInt8] = [0x02, 0x01, 0x00]
+
+        var prefix: [UInt8] = []
+        var total = zlib.count
+        func wrap(_ tag: UInt8, after leading: [UInt8] = []) {
+            let inner = leading.count + total
+            prefix = [tag] + derLength(inner) + leading + prefix
+            total = prefix.count + zlib.count
+        }
+        wrap(BERReader.Tag.octetString)
+        wrap(BERReader.Tag.context0Constructed)                         // eContent [0] EXPLICIT
+        wrap(BERReader.Tag.sequence, after: idData)                     // EncapsulatedContentInfo
+        wrap(BERReader.Tag.sequence, after: version0 + zlibAlgorithm)   // CompressedData
+        wrap(BERReader.Tag.context0Constructed)                         // content [0] EXPLICIT
+        wrap(BERReader.Tag.sequence, after: idCompressedData)           // ContentInfo
+        var der = Data(capacity: total)
+        der.append(contentsOf: prefix)
+        der.append(contentsOf: zlib)
+        return der
+    }
+
+    /// DER definite length octets for `length`.
+    private static func derLength(_ length: Int) -> [UInt8] {
+        if length < 0x80 { return [UInt8(length)] }
+        var bytes: [UInt8] = []
+        var remaining = length
+        while remaining > 0 {
+            bytes.insert(UInt8(remaining & 0xFF), at: 0)
+            remaining >>= 8
+        }
+        return [0x80 | UInt8(bytes.count)] + bytes
+    }
+
+    /// Reads compressionAlgorithm from the CompressedData header (OpenSSL 3.0 has no getter).
+    private static func compressionAlgorithm(_ der: Data) throws -> String {
+        do {
+            return try der.withUnsafeBytes { raw in
+                typealias Tag = BERReader.Tag
+                var reader = BERReader(raw)
+                try reader.descend(Tag.sequence)             // ContentInfo
+                _ = try reader.readObjectIdentifier()         // contentType
+                try reader.descend(Tag.context0Constructed)  // [0] EXPLICIT content
+                try reader.descend(Tag.sequence)             // CompressedData
+                _ = try reader.readPrimitive(Tag.integer)     // version
+                try reader.descend(Tag.sequence)             // compressionAlgorithm
+                return try reader.readObjectIdentifier()
+            }
+        } catch let error as BERReader.Malformed {
+            throw CryptoError(code: "cms-decompress", message: "cannot read the CompressedData header: \(error.reason)")
+        }
+    }
+
+    /// Inflates a zlib (RFC 1950) stream that must end exactly at the end of `input`.
+    private static func inflate(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> Data {
+        var stream = z_stream()
+        // zlib's next_in is not const-qualified, but inflate never writes through it.
+        stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: UInt8.self).baseAddress)
+        stream.avail_in = uInt(input.count)
+        let initialised = flux_zlib_inflate_init(&stream)
+        guard initialised == Z_OK else {
+            throw CryptoError(code: "cms-decompress", message: "cannot initialise zlib (\(initialised))")
+        }
+        defer { inflateEnd(&stream) }
+
+        var output = Data()
+        var chunk = [UInt8](repeating: 0, count: chunkSize)
+        while true {
+            let (status, produced) = chunk.withUnsafeMutableBufferPointer { buffer -> (Int32, Int) in
+                stream.next_out = buffer.baseAddress
+                stream.avail_out = uInt(buffer.count)
+                let status = CZlib.inflate(&stream, Z_NO_FLUSH)
+                return (status, buffer.count - Int(stream.avail_out))
+            }
+            if produced > 0 {
+                guard produced <= maxOutput - output.count else {
+                    throw CryptoError(
+                        code: "cms-decompress-limit",
+                        message: "the decompressed content exceeds the limit of \(maxOutput) bytes")
+                }
+                output.append(contentsOf: chunk[0..<produced])
+            }
+            switch status {
+            case Z_OK:
+                continue
+            case Z_STREAM_END:
+                guard stream.avail_in == 0 else {
+                    throw CryptoError(code: "cms-decompress", message: "\(stream.avail_in) bytes follow the end of the zlib stream")
+                }
+                return output
+            case Z_BUF_ERROR:
+                // The output buffer is never full on entry, so no progress means no more input.
+                throw CryptoError(code: "cms-decompress", message: "the zlib stream is truncated")
+            case Z_NEED_DICT:
+                throw CryptoError(code: "cms-decompress", message: "the zlib stream needs a preset dictionary")
+            default:
+                let reason = stream.msg.map { String(cString: $0) } ?? "error \(status)"
+                throw CryptoError(code: "cms-decompress", message: "corrupt zlib stream: \(reason)")
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import FluxCore
+import FluxCrypto
+import Foundation
+
+/// Streams one original into the spool piece by piece, for producers that receive bytes as they
+/// come (the AS2 listener writes each HTTP body chunk as it arrives, so a large upload never sits
+/// in memory). `finish()` makes it durable under its hash; dropping the writer unfinished removes
+/// the temp file.
+// @unchecked Sendable: a writer has one owner at a time (the connection, then the worker it is
+// handed to); it is never used from two threads at once.
+public final class SpoolWriter: @unchecked Sendable {
+    private let spool: Spool
+    private let tmp: String
+    private let maxBytes: Int64
+    private var fd: Int32
+    private var hasher: SHA256Stream? = SHA256Stream()
+    private var done = false
+    /// Bytes written so far.
+    public private(set) var size: Int64 = 0
+
+    public init(spool: Spool, maxBytes: Int64 = .max) throws {
+        self.spool = spool
+        self.maxBytes = maxBytes
+        tmp = "\(spool.root)/tmp/\(UUID().uuidString)"
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw FluxError("spool-write", "cannot create \(tmp): \(errnoString())") }
+    }
+
+    deinit {
+        if !done { abort() }
+    }
+
+    /// Appends `chunk` (hashed on the way). Throws `spool-size` past `maxBytes`.
+    public func write(_ chunk: UnsafeRawBufferPointer) throws {
+        guard !done else { throw FluxError("spool-write", "write after finish") }
+        size += Int64(chunk.count)
+        if size > maxBytes { throw FluxError("spool-size", "the file is over \(maxBytes) bytes") }
+        hasher!.update(chunk)
+        try Spool.writeAll(fd, chunk)
+    }
+
+    public func write(_ data: Data) throws {
+        try data.withUnsafeBytes { try write($0) }
+    }
+
+    /// fsync, rename under the hash, fsync the directory.
+    public func finish() throws -> SpoolEntry {
+        guard !done else { throw FluxError("spool-write", "finish called twice") }
+        done = true
+        guard fsync(fd) == 0 else {
+            let e = errnoString()
+            close(fd); unlink(tmp)
+            throw FluxError("spool-fsync", "fsync failed: \(e)")
+        }
+        close(fd)
+        let digest = hasher.take()!.finalize()
+        return try spool.commit(tmp: tmp, sha: Digest.hex(digest), size: size)
+    }
+
+    /// Gives up: the temp file goes away.
+    public func abort() {
+        guard !done else { return }
+        done = true
+        close(fd)
+        unlink(tmp)
+    }
+}
