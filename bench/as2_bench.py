@@ -290,6 +290,8 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--timeout", type=float, default=600, help="bound for each target's run, seconds")
     ap.add_argument("--sample-every", type=int, default=50, help="fully verify every K-th MDN")
+    ap.add_argument("--gateway-bin", help="start this flux-gateway binary on a fresh state directory (release build: "
+                    ".build/release/flux-gateway) and benchmark it; sets --gateway-url/--gateway-cert/--gateway-pid")
     ap.add_argument("--gateway-url", help="the gateway's AS2 URL (omit to run the peer only)")
     ap.add_argument("--gateway-as2-id", default="GATEWAY")
     ap.add_argument("--gateway-cert", help="the gateway's certificate (encryption + MDN signature)")
@@ -309,11 +311,11 @@ def main() -> int:
     import logging
     logging.getLogger("pyas2lib").setLevel(logging.CRITICAL)
 
-    if a.gateway_url and not (a.gateway_cert and a.partner_key and a.partner_cert):
+    if a.gateway_url and not a.gateway_bin and not (a.gateway_cert and a.partner_key and a.partner_cert):
         ap.error("--gateway-url needs --gateway-cert, --partner-key and --partner-cert")
     tmp = Path(tempfile.mkdtemp(prefix="as2-bench-", dir=a.tmp_dir))
     tag = f"{int(time.time()) % 0xFFFFFF:06X}"
-    results, peer = [], None
+    results, peer, gateway = [], None, None
     cores = os.cpu_count() or 1
     try:
         if a.partner_key:
@@ -321,6 +323,9 @@ def main() -> int:
         else:
             k = as2peer.make_keys(tmp / "partner-keys", "partner", a.partner_as2_id)
             pkey, pcert = k["key"], k["cert"]
+        if a.gateway_bin:
+            gateway, a.gateway_url, a.gateway_cert = start_gateway(a, tmp, pcert)
+            a.gateway_pid = gateway.pid
 
         speed1 = speed_multi = None
         if not a.no_openssl_speed:   # before any server runs, so nothing competes with it
@@ -346,6 +351,17 @@ def main() -> int:
             del built
     finally:
         stop(peer)
+        if gateway:
+            db = tmp / "gateway/var/gateway.sqlite"
+            stop(gateway)
+            try:
+                import sqlite3
+                c = sqlite3.connect(str(db))
+                n = c.execute("SELECT COUNT(*) FROM invoices WHERE status = 'accepted'").fetchone()[0]
+                m = c.execute("SELECT COUNT(*) FROM as2_messages WHERE disposition = 'processed'").fetchone()[0]
+                print(f"gateway store after the run: {m} AS2 messages processed, {n} invoices accepted (durable)", file=sys.stderr)
+            except Exception as e:  # noqa: BLE001
+                print(f"cannot read the gateway store: {e}", file=sys.stderr)
         shutil.rmtree(tmp, ignore_errors=True)
 
     bound = (speed_multi / 2) if speed_multi else None
@@ -385,6 +401,64 @@ def main() -> int:
                                                 "rsa_bound_msgs_per_s": bound}, indent=1, default=str))
     bad = any(sum(r["failures"].values()) or r["sample_verified"] != r["sample_size"] for r in results)
     return 1 if bad else 0
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gateway(a, tmp: Path, partner_cert: str):
+    """flux-gateway on a fresh state directory with durable intake as configured by default
+    (SQLite synchronous=FULL, fsync of every spooled original), ACME as a strict partner."""
+    import socket
+    root = tmp / "gateway"
+    (root / "etc/partners.d").mkdir(parents=True)
+    as2_port, admin_port = free_port(), free_port()
+    (root / "etc/gateway.toml").write_text(f"""
+[gateway]
+state_dir = "../var"
+name = "flux-gateway bench"
+[admin]
+listen = "127.0.0.1:{admin_port}"
+[batching]
+max_invoices = 500
+max_age = "5m"
+[logging]
+level = "warning"
+[as2]
+listen = "127.0.0.1:{as2_port}"
+path = "/as2"
+as2_id = "{a.gateway_as2_id}"
+""")
+    (root / "etc/partners.d/acme.toml").write_text(f"""
+name = "VENDEUR EXEMPLE SAS"
+address = "1 rue de l'Exemple, 75001 Paris, FR"
+siren = "100000009"
+[as2]
+as2_id = "{a.partner_as2_id}"
+certificates = ["{Path(partner_cert).resolve()}"]
+require_signature = true
+require_encryption = true
+""")
+    log = open(root / "gateway.log", "wb")
+    proc = subprocess.Popen([a.gateway_bin, "serve", "--config", str(root / "etc/gateway.toml")], stdout=log, stderr=log)
+    cert = root / "var/keys/gateway.cert.pem"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the gateway exited: {(root / 'gateway.log').read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", as2_port), timeout=1):
+                if cert.exists():
+                    break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        raise SystemExit("the gateway did not start within 60 s")
+    return proc, f"http://127.0.0.1:{as2_port}/as2", str(cert)
 
 
 def proc_cpu_tree(pid) -> float | None:
