@@ -292,6 +292,7 @@ def main() -> int:
     ap.add_argument("--sample-every", type=int, default=50, help="fully verify every K-th MDN")
     ap.add_argument("--gateway-bin", help="start this flux-gateway binary on a fresh state directory (release build: "
                     ".build/release/flux-gateway) and benchmark it; sets --gateway-url/--gateway-cert/--gateway-pid")
+    ap.add_argument("--gateway-workers", type=int, help="[as2] workers of the started gateway (default: its own default)")
     ap.add_argument("--gateway-url", help="the gateway's AS2 URL (omit to run the peer only)")
     ap.add_argument("--gateway-as2-id", default="GATEWAY")
     ap.add_argument("--gateway-cert", help="the gateway's certificate (encryption + MDN signature)")
@@ -432,6 +433,7 @@ level = "warning"
 listen = "127.0.0.1:{as2_port}"
 path = "/as2"
 as2_id = "{a.gateway_as2_id}"
+{f"workers = {a.gateway_workers}" if a.gateway_workers else ""}
 """)
     (root / "etc/partners.d/acme.toml").write_text(f"""
 name = "VENDEUR EXEMPLE SAS"

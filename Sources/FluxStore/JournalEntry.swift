@@ -152,10 +152,19 @@ public struct JournalBreak: Sendable, Equatable, CustomStringConvertible {
 
 /// ISO 8601 UTC with milliseconds, the journal's one time format.
 public enum JournalTime {
+    /// `2026-11-22T14:42:36.275Z`. Hand-made: a Foundation date formatter costs an ICU set-up
+    /// per call, and this runs inside the write transaction for every journal entry.
     public static func format(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: d)
+        let t = d.timeIntervalSince1970
+        var secs = time_t(t.rounded(.down))
+        var ms = Int(((t - Double(secs)) * 1000).rounded(.down))
+        if ms >= 1000 { secs += 1; ms -= 1000 }
+        var tmv = tm()
+        gmtime_r(&secs, &tmv)
+        func pad(_ v: Int32, _ w: Int) -> String {
+            let s = String(v)
+            return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
+        }
+        return "\(pad(tmv.tm_year + 1900, 4))-\(pad(tmv.tm_mon + 1, 2))-\(pad(tmv.tm_mday, 2))T\(pad(tmv.tm_hour, 2)):\(pad(tmv.tm_min, 2)):\(pad(tmv.tm_sec, 2)).\(pad(Int32(ms), 3))Z"
     }
 }

@@ -61,11 +61,11 @@ extension SQLiteStore {
     /// Re-queues the async MDN of an earlier exchange (a resend asked for its receipt again).
     public func requeueAsyncMDN(as2ID: String, url: String, now: Date = Date()) throws {
         try pool.write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO mdn_outbox (as2_id, url, next_attempt_at) VALUES (?,?,?)
                 ON CONFLICT(as2_id) DO UPDATE SET url = excluded.url, next_attempt_at = excluded.next_attempt_at,
                     delivered_at = NULL, given_up_at = NULL, attempts = 0
-                """, arguments: [as2ID, url, now.timeIntervalSince1970])
+                """).execute(arguments: [as2ID, url, now.timeIntervalSince1970])
         }
     }
 
@@ -101,7 +101,7 @@ extension SQLiteStore {
         try pool.write { db in
             let t = now.timeIntervalSince1970
             let attempts = p.attempts + 1
-            guard let x = try Row.fetchOne(db, sql: "SELECT * FROM as2_messages WHERE id = ?", arguments: [p.as2ID]) else { return nil }
+            guard let x = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM as2_messages WHERE id = ?"), arguments: [p.as2ID]) else { return nil }
             let partner = JournalParty(code: x["as2_from"], name: nil, siren: nil, address: nil, role: nil)
             let us = JournalParty(code: x["as2_to"], name: gateway.name, siren: gateway.siren, address: gateway.address, role: gateway.role)
             let draft = { (status: String, anomalies: [String], detail: String) in
@@ -154,22 +154,22 @@ extension SQLiteStore {
 
     func insertExchange(_ db: Database, _ x: AS2Exchange, duplicateOf: String?, mdn: StoredMDN?) throws {
         let headers = mdn.map { String(decoding: (try? JSONEncoder().encode($0.headers)) ?? Data("[]".utf8), as: UTF8.self) }
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO as2_messages (id, company, as2_from, as2_to, as2_message_id, received_at, raw_sha256, raw_size, disposition,
                 positive, security, mic, detail, mdn_message_id, mdn_headers, mdn_body, mdn_mode, duplicate_of)
             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-            """, arguments: [x.id, x.partner.id, x.as2From, x.as2To, x.as2MessageID, x.receivedAt.timeIntervalSince1970,
+            """).execute(arguments: [x.id, x.partner.id, x.as2From, x.as2To, x.as2MessageID, x.receivedAt.timeIntervalSince1970,
                              x.raw.sha256, x.raw.size, x.disposition, x.positive, x.security, x.mic,
                              x.anomalies.isEmpty ? nil : x.anomalies.joined(separator: "; "),
                              mdn?.messageID, headers, mdn?.body, x.mdnMode.rawValue, duplicateOf])
     }
 
     static func previousAS2(_ db: Database, from: String, messageID: String) throws -> AS2Previous? {
-        guard let r = try Row.fetchOne(db, sql: """
+        guard let r = try Row.fetchOne(try db.cachedStatement(sql: """
             SELECT id, mdn_message_id, mdn_headers, mdn_body, mdn_mode FROM as2_messages
             WHERE as2_from = ? AND as2_message_id = ? AND positive = 1 AND duplicate_of IS NULL
-            """, arguments: [from, messageID]) else { return nil }
-        let url = try String.fetchOne(db, sql: "SELECT url FROM mdn_outbox WHERE as2_id = ?", arguments: [r["id"] as String])
+            """), arguments: [from, messageID]) else { return nil }
+        let url = try String.fetchOne(try db.cachedStatement(sql: "SELECT url FROM mdn_outbox WHERE as2_id = ?"), arguments: [r["id"] as String])
         return AS2Previous(id: r["id"], mdn: storedMDN(r), mdnMode: MDNMode(rawValue: r["mdn_mode"]) ?? .none, asyncURL: url)
     }
 

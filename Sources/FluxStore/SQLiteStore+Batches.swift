@@ -10,9 +10,9 @@ extension SQLiteStore {
     func addToBatch(_ db: Database, invoiceID: String, company: String, seller: String, buyer: String,
                     month: String, size: Int64, now: Date) throws -> [String] {
         var sealed: [String] = []
-        var open = try Row.fetchOne(db, sql: """
+        var open = try Row.fetchOne(try db.cachedStatement(sql: """
             SELECT id, month, invoice_count, bytes FROM batches WHERE company = ? AND seller_key = ? AND buyer_key = ? AND status = 'open'
-            """, arguments: [company, seller, buyer])
+            """), arguments: [company, seller, buyer])
         if let o = open {
             let count: Int = o["invoice_count"]
             let bytes: Int64 = o["bytes"]
@@ -28,16 +28,16 @@ extension SQLiteStore {
             batchID = o["id"]
         } else {
             batchID = Self.newBatchID(now: now)
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO batches (id, company, seller_key, buyer_key, month, status, opened_at) VALUES (?,?,?,?,?, 'open', ?)
-                """, arguments: [batchID, company, seller, buyer, month, now.timeIntervalSince1970])
+                """).execute(arguments: [batchID, company, seller, buyer, month, now.timeIntervalSince1970])
         }
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO batch_invoices (batch_id, invoice_id, position)
             VALUES (?, ?, (SELECT COUNT(*) FROM batch_invoices WHERE batch_id = ?))
-            """, arguments: [batchID, invoiceID, batchID])
-        try db.execute(sql: "UPDATE batches SET invoice_count = invoice_count + 1, bytes = bytes + ? WHERE id = ?", arguments: [size, batchID])
-        let row = try Row.fetchOne(db, sql: "SELECT invoice_count, bytes FROM batches WHERE id = ?", arguments: [batchID])!
+            """).execute(arguments: [batchID, invoiceID, batchID])
+        try db.cachedStatement(sql: "UPDATE batches SET invoice_count = invoice_count + 1, bytes = bytes + ? WHERE id = ?").execute(arguments: [size, batchID])
+        let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT invoice_count, bytes FROM batches WHERE id = ?"), arguments: [batchID])!
         let count: Int = row["invoice_count"]
         let bytes: Int64 = row["bytes"]
         if count >= policy.maxInvoices {
@@ -51,7 +51,7 @@ extension SQLiteStore {
     /// Seals a batch: writes its manifest, signs it as a whole (the lot is signed, BOI §160) and
     /// makes it ready in the queue.
     func seal(_ db: Database, batchID: String, reason: String, now: Date) throws {
-        guard let b = try Row.fetchOne(db, sql: "SELECT * FROM batches WHERE id = ?", arguments: [batchID]) else { return }
+        guard let b = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM batches WHERE id = ?"), arguments: [batchID]) else { return }
         let rows = try Row.fetchAll(db, sql: """
             SELECT i.* FROM batch_invoices bi JOIN invoices i ON i.id = bi.invoice_id WHERE bi.batch_id = ? ORDER BY bi.position
             """, arguments: [batchID])
@@ -69,9 +69,9 @@ extension SQLiteStore {
         enc.keyEncodingStrategy = .convertToSnakeCase
         let json = try enc.encode(manifest)
         let signature = try signer(json)
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE batches SET status = 'ready', sealed_at = ?, seal_reason = ?, manifest = ?, signature = ? WHERE id = ? AND status = 'open'
-            """, arguments: [now.timeIntervalSince1970, reason, json, signature, batchID])
+            """).execute(arguments: [now.timeIntervalSince1970, reason, json, signature, batchID])
     }
 
     /// Seals every open batch older than `maxAge`. Returns the ids sealed.
@@ -94,10 +94,9 @@ extension SQLiteStore {
     }
 
     static func newBatchID(now: Date) -> String {
-        let f = DateFormatter()
-        f.dateFormat = "yyyyMMdd'T'HHmmss"
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.locale = Locale(identifier: "en_US_POSIX")
-        return "B" + f.string(from: now) + "-" + UUID().uuidString.prefix(8).lowercased()
+        // yyyyMMddTHHmmss from the journal's own UTC format
+        let iso = JournalTime.format(now)
+        let compact = iso.prefix(19).filter { $0 != "-" && $0 != ":" }
+        return "B" + compact + "-" + UUID().uuidString.prefix(8).lowercased()
     }
 }

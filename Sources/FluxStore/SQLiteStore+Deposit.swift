@@ -29,10 +29,10 @@ extension SQLiteStore {
             var entries: [JournalEntry] = []
             let t = now.timeIntervalSince1970
             let fluxAccepted = d.fluxAnomalies.isEmpty
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO messages (id, company, channel, direction, file_name, sha256, size, format, received_at, status, reasons)
                 VALUES (?,?,?,?,?,?,?,?,?,?,?)
-                """, arguments: [d.messageID, d.partner.id, d.channel, "received", d.fileName, d.spool.sha256, d.spool.size,
+                """).execute(arguments: [d.messageID, d.partner.id, d.channel, "received", d.fileName, d.spool.sha256, d.spool.size,
                                  d.format, d.receivedAt.timeIntervalSince1970, fluxAccepted ? "accepted" : "refused",
                                  Self.json(d.fluxAnomalies.map(\.description))])
             let sender = d.partner.journalParty
@@ -47,20 +47,20 @@ extension SQLiteStore {
                 var anomalies = item.anomalies
                 let f = item.facts
                 if f.syntax.isInvoice, anomalies.isEmpty, let seller = f.seller, let number = f.number, let year = f.issueYear,
-                   let dup = try String.fetchOne(db, sql: """
+                   let dup = try String.fetchOne(try db.cachedStatement(sql: """
                         SELECT message_id FROM invoices WHERE seller_key = ? AND number = ? AND substr(issue_date, 1, 4) = ? AND status = 'accepted'
-                        """, arguments: [seller.description, number, year]) {
+                        """), arguments: [seller.description, number, year]) {
                     anomalies.append(Anomaly(rule: "FLUX-DUPLICATE", reasonCode: "DOUBLON",
                                              message: "invoice \(number) of \(year) from \(seller) was already accepted (message \(dup))"))
                 }
                 let invoiceID = UUID().uuidString.lowercased()
                 let accepted = anomalies.isEmpty
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO invoices (id, message_id, company, member_name, sha256, size, syntax, number, issue_date, type_code,
                         currency, seller_key, buyer_key, seller_siren, buyer_siren, seller_name, buyer_name,
                         total_without_vat, total_vat, total_with_vat, status, anomalies, received_at)
                     VALUES (?,?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?,?,?,?,?)
-                    """, arguments: [invoiceID, d.messageID, d.partner.id, item.name, item.spool.sha256, item.spool.size,
+                    """).execute(arguments: [invoiceID, d.messageID, d.partner.id, item.name, item.spool.sha256, item.spool.size,
                                      f.syntax.rawValue, f.number, f.issueDate, f.typeCode, f.currency,
                                      f.seller?.description, f.buyer?.description, f.sellerSIREN, f.buyerSIREN, f.sellerName, f.buyerName,
                                      f.totalWithoutVAT, f.totalVAT, f.totalWithVAT, accepted ? "accepted" : "rejected",
@@ -82,17 +82,17 @@ extension SQLiteStore {
                 }
                 outcomes.append(ItemOutcome(invoiceID: invoiceID, name: item.name, facts: f, anomalies: anomalies))
             }
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE partner_file SET first_exchange_at = COALESCE(first_exchange_at, ?), last_exchange_at = ? WHERE id = ?
-                """, arguments: [t, t, d.partner.id])
+                """).execute(arguments: [t, t, d.partner.id])
 
             let outcome = DepositOutcome(messageID: d.messageID, fluxAccepted: fluxAccepted, fluxAnomalies: d.fluxAnomalies,
                                          items: outcomes, sealedBatches: sealed, alreadyRecorded: false)
             let receipt = try makeReceipt(outcome)
             for (n, doc) in receipt.documents.enumerated() {
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO receipts (message_id, position, company, file_name, cdar, signature, created_at) VALUES (?,?,?,?,?,?,?)
-                    """, arguments: [d.messageID, n, d.partner.id, doc.fileName, doc.cdar, doc.signature, t])
+                    """).execute(arguments: [d.messageID, n, d.partner.id, doc.fileName, doc.cdar, doc.signature, t])
                 entries.append(try appendJournal(db, company: d.partner.id, draft: JournalDraft(
                     at: now, direction: "sent", channel: d.channel, kind: "receipt", messageID: d.messageID,
                     fileName: doc.fileName, sha256: Digest.sha256Hex(doc.cdar), size: Int64(doc.cdar.count),

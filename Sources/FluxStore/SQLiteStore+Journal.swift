@@ -8,7 +8,7 @@ extension SQLiteStore {
     /// PostgreSQL), so concurrent deposits can never fork a chain.
     @discardableResult
     func appendJournal(_ db: Database, company: String, draft: JournalDraft) throws -> JournalEntry {
-        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM journal_heads WHERE company = ?", arguments: [company])
+        let head = try Row.fetchOne(try db.cachedStatement(sql: "SELECT seq, hash FROM journal_heads WHERE company = ?"), arguments: [company])
         let seq: Int64 = (head?["seq"] ?? 0) + 1
         let prev: String = head?["hash"] ?? JournalEntry.genesis(company: company)
         var e = JournalEntry(
@@ -19,10 +19,10 @@ extension SQLiteStore {
             software: FluxVersion.full, status: draft.status, anomalies: draft.anomalies, prevHash: prev, hash: "", detail: draft.detail)
         e.hash = e.computeHash()
         try e.insert(db)
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO journal_heads (company, seq, hash) VALUES (?,?,?)
             ON CONFLICT(company) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
-            """, arguments: [company, seq, e.hash])
+            """).execute(arguments: [company, seq, e.hash])
         return e
     }
 
@@ -87,7 +87,7 @@ extension SQLiteStore {
                     prev = e.hash
                     expectedSeq += 1
                 }
-                if broken == nil, let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM journal_heads WHERE company = ?", arguments: [c]) {
+                if broken == nil, let head = try Row.fetchOne(try db.cachedStatement(sql: "SELECT seq, hash FROM journal_heads WHERE company = ?"), arguments: [c]) {
                     let headSeq: Int64 = head["seq"]
                     let headHash: String = head["hash"]
                     if headSeq != expectedSeq - 1 || headHash != prev {

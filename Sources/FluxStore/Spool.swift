@@ -38,15 +38,11 @@ public struct Spool: Sendable {
         }
     }
 
-    /// Stores bytes already in memory (archive members).
+    /// Stores bytes already in memory (archive members, AS2 payloads).
     public func store(data: Data) throws -> SpoolEntry {
-        var offset = 0
-        return try store(maxBytes: .max) { buf in
-            let n = min(buf.count, data.count - offset)
-            buf.replaceSubrange(0..<n, with: data[(data.startIndex + offset)..<(data.startIndex + offset + n)])
-            offset += n
-            return n
-        }
+        let writer = try SpoolWriter(spool: self)
+        try writer.write(data)
+        return try writer.finish()
     }
 
     private func store(maxBytes: Int64, fill: (inout [UInt8]) throws -> Int) throws -> SpoolEntry {

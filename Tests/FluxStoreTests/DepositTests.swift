@@ -315,3 +315,19 @@ final class ErrorBox: @unchecked Sendable {
     func add(_ e: any Error) { lock.lock(); errors.append(e); lock.unlock() }
     var all: [any Error] { lock.lock(); defer { lock.unlock() }; return errors }
 }
+
+@Suite struct JournalTimeTests {
+    /// The hand-made formatter writes exactly what Foundation's ISO 8601 formatter writes.
+    @Test func sameTextAsFoundation() {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        f.timeZone = TimeZone(identifier: "UTC")
+        for t in [0.0, 1_795_358_847.125, 1_795_358_847.75, 951_782_400.5, 4_102_444_799.001, 1_700_000_000] {
+            let d = Date(timeIntervalSince1970: t)
+            let ours = JournalTime.format(d)
+            #expect(ours.count == 24, "\(ours)")
+            #expect(ours.prefix(19) == f.string(from: d).prefix(19), "\(ours) vs \(f.string(from: d))")
+        }
+        #expect(JournalTime.format(Date(timeIntervalSince1970: 1_795_358_847.125)) == "2026-11-22T14:47:27.125Z")
+    }
+}

@@ -17,11 +17,21 @@ public struct AS2Response: Sendable {
     }
 }
 
-/// The received request body: durable once `writer.finish()` ran, and kept in memory too when
-/// small (so unwrapping does not read it back).
+/// The received request: a small body in memory (`writer` nil: the worker writes head and body
+/// to the spool), or a large one already streaming into the spool (`memory` nil).
 public struct AS2Body: Sendable {
-    public var writer: SpoolWriter
+    public var head: [UInt8]
+    public var writer: SpoolWriter?
     public var memory: Data?
+
+    /// Makes the raw request (head + body, as received) durable in the spool.
+    func finish(_ spool: Spool) throws -> SpoolEntry {
+        if let w = writer { return try w.finish() }
+        let w = try SpoolWriter(spool: spool)
+        try head.withUnsafeBytes { try w.write($0) }
+        if let m = memory { try w.write(m) }
+        return try w.finish()
+    }
 }
 
 /// One AS2 request from head to answer, synchronous and blocking (run on the worker pool):
@@ -80,19 +90,19 @@ public final class AS2Processor: Sendable {
     /// Processes a complete request. Never throws: every failure becomes an answer.
     public func handle(_ head: HTTPRequestHead, body: AS2Body, tlsFingerprint: String?) -> AS2Response {
         if let refusal = precheck(head, tlsFingerprint: tlsFingerprint) {
-            body.writer.abort()
+            body.writer?.abort()
             return refusal
         }
         guard let ctx = context(), let request = try? AS2Request(head: head), let partner = ctx.partners[request.as2From],
               let partnerConfig = config().partner(partner.partnerID) else {
-            body.writer.abort()
+            body.writer?.abort()
             return .text(503, "the configuration changed while the request was read; send it again")
         }
         let receivedAt = Date()
         let id = UUID().uuidString.lowercased()
         do {
             // The raw request (head + body) is durable before anything is decided about it.
-            let raw = try body.writer.finish()
+            let raw = try body.finish(spool)
             return try process(request, raw: raw, memory: body.memory, id: id, receivedAt: receivedAt, ctx: ctx,
                                partner: partner, identity: partnerConfig.identity)
         } catch {

@@ -94,8 +94,9 @@ final class AS2ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// Bodies up to this size are also kept in memory so unwrapping needs no read-back.
-    static let memoryLimit = 8 << 20
+    /// Bodies up to this size are kept in memory (written to the spool by the worker, and
+    /// unwrapped without a read-back); larger ones stream into the spool as they arrive.
+    static let memoryLimit = 4 << 20
 
     let server: AS2Server
     let pool: NIOThreadPool
@@ -180,14 +181,9 @@ final class AS2ConnectionHandler: ChannelInboundHandler {
                     send(context, refusal, keepAlive: false)
                     return
                 }
-                do {
-                    let w = try SpoolWriter(spool: server.processor.spool, maxBytes: Int64(h.raw.count) + server.settings.maxBodyBytes)
-                    try h.raw.withUnsafeBytes { try w.write($0) }
-                    writer = w
-                } catch {
-                    send(context, .text(500, "cannot store the request: \(error)"), keepAlive: false)
-                    return
-                }
+                // Small bodies stay in memory and reach the disk from the worker (creating a
+                // file can stall for milliseconds on a busy ext4, which must not block the event
+                // loop); past `memoryLimit` the body streams into the spool as it arrives.
                 head = h
                 memory = Data()
                 memory?.reserveCapacity(Int(min(h.contentLength ?? 16384, Int64(Self.memoryLimit))))
@@ -197,26 +193,34 @@ final class AS2ConnectionHandler: ChannelInboundHandler {
                     context.writeAndFlush(wrapOutboundOut(b), promise: nil)
                 }
             case .body(let bytes):
+                if writer == nil, let m = memory, m.count + bytes.count <= Self.memoryLimit {
+                    memory!.append(contentsOf: bytes)
+                    continue
+                }
                 do {
+                    if writer == nil, let h = head {
+                        let w = try SpoolWriter(spool: server.processor.spool, maxBytes: Int64(h.raw.count) + server.settings.maxBodyBytes)
+                        try h.raw.withUnsafeBytes { try w.write($0) }
+                        if let m = memory { try w.write(m) }
+                        memory = nil
+                        writer = w
+                    }
                     try bytes.withUnsafeBytes { try writer?.write($0) }
                 } catch {
                     send(context, .text(500, "cannot store the request: \(error)"), keepAlive: false)
                     return
                 }
-                if memory != nil {
-                    if memory!.count + bytes.count <= Self.memoryLimit { memory!.append(contentsOf: bytes) } else { memory = nil }
-                }
             case .end:
                 requestTimer?.cancel()
                 requestTimer = nil
-                guard let h = head, let w = writer else { return }
+                guard let h = head else { return }
+                let body = AS2Body(head: h.raw, writer: writer, memory: writer == nil ? (memory ?? Data()) : nil)
                 head = nil
                 writer = nil
-                let mem = memory
                 memory = nil
                 processing = true
                 context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-                dispatch(h, body: AS2Body(writer: w, memory: mem), context: context)
+                dispatch(h, body: body, context: context)
                 return
             }
         }
@@ -238,7 +242,7 @@ final class AS2ConnectionHandler: ChannelInboundHandler {
             case .success(let response):
                 handler.finish(context, response, keepAlive: h.keepAlive)
             case .failure(let error):
-                body.writer.abort()
+                body.writer?.abort()
                 handler.send(context, .text(503, "shutting down: \(error)"), keepAlive: false)
             }
         }

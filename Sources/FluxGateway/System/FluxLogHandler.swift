@@ -1,3 +1,4 @@
+import FluxStore
 import Foundation
 import Logging
 import Synchronization
@@ -105,9 +106,5 @@ public final class LogSink: Sendable {
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
 
-    static func timestamp() -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date())
-    }
+    static func timestamp() -> String { JournalTime.format(Date()) }
 }
