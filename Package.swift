@@ -30,6 +30,8 @@ let package = Package(
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CQPDF", pkgConfig: "libqpdf", providers: [.apt(["libqpdf-dev"])]),
+        .systemLibrary(name: "CLibSSH", pkgConfig: "libssh", providers: [.apt(["libssh-dev"])]),
+        .systemLibrary(name: "CCrypt", pkgConfig: "libxcrypt", providers: [.apt(["libcrypt-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CFluxShims", dependencies: ["COpenSSL", "CLibXML2", "CLibArchive", "CZlib"]),
         .target(name: "FluxCore", dependencies: [], swiftSettings: strict),
@@ -37,12 +39,13 @@ let package = Package(
         .target(name: "FluxInvoice", dependencies: ["FluxCore", "CLibXML2", "CLibArchive", "CQPDF", "CFluxShims"], swiftSettings: strict),
         .target(name: "FluxMIME", dependencies: [], swiftSettings: strict),
         .target(name: "FluxAS2", dependencies: ["FluxCore", "FluxCrypto", "FluxMIME"], swiftSettings: strict),
+        .target(name: "FluxSFTP", dependencies: ["CLibSSH", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(name: "FluxStore", dependencies: [
             "FluxCore", "FluxCrypto", "FluxInvoice", "CLibArchive", "CFluxShims",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: strict),
         .target(name: "FluxGateway", dependencies: [
-            "FluxCore", "FluxCrypto", "FluxInvoice", "FluxStore", "FluxMIME", "FluxAS2", "CFluxShims",
+            "FluxCore", "FluxCrypto", "FluxInvoice", "FluxStore", "FluxMIME", "FluxAS2", "FluxSFTP", "CFluxShims", "CCrypt",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -63,6 +66,7 @@ let package = Package(
         // Helpers shared by the test targets (running external tools such as tar and openssl).
         .target(name: "FluxTestSupport", path: "Tests/FluxTestSupport", swiftSettings: strict),
         .testTarget(name: "FluxMIMETests", dependencies: ["FluxMIME"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "FluxSFTPTests", dependencies: ["FluxSFTP", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "FluxAS2Tests", dependencies: ["FluxAS2", "FluxMIME", "FluxCrypto", "FluxCore", "FluxTestSupport"], swiftSettings: strict),
         .testTarget(name: "FluxCoreTests", dependencies: ["FluxCore"], swiftSettings: strict),
         .testTarget(name: "FluxCryptoTests", dependencies: ["FluxCrypto", "FluxCore"], swiftSettings: strict),

@@ -52,6 +52,10 @@ public enum GatewayRuntime {
             services.append(try AS2Server(settings: a, processor: as2Processor, requestClientCertificates: pinned, logger: logger))
             services.append(mdnSender)
         }
+        let sftpService = try initial.sftp.map {
+            try SFTPService(settings: $0, config: current, processor: processor, intake: intake, store: store, logger: logger)
+        }
+        if let svc = sftpService { services.append(svc) }
         if let admin = initial.adminListen {
             services.append(AdminServer.build(address: admin, token: token, store: store, spool: spool,
                                               ready: { intake.ready.load(ordering: .acquiring) }, logger: logger))
@@ -80,6 +84,7 @@ public enum GatewayRuntime {
                     }
                 }
                 configBox.withLock { $0 = fresh }
+                sftpService?.reload(fresh)
                 try store.syncPartners(fresh.partners.map(\.identity))
                 for p in fresh.partners {
                     try FileManager.default.createDirectory(atPath: fresh.inbox(p.id), withIntermediateDirectories: true)
@@ -97,6 +102,7 @@ public enum GatewayRuntime {
             "version": "\(FluxVersion.string)", "state_dir": "\(initial.stateDir)", "partners": "\(initial.partners.count)",
             "admin": "\(initial.adminListen?.description ?? "disabled")",
             "as2": "\(initial.as2.map { "\($0.listen)\($0.path)" } ?? "disabled")",
+            "sftp": "\(initial.sftp.map { "\($0.listen)" } ?? "disabled")",
         ])
         SystemdNotifier.notify("READY=1\nSTATUS=serving")
         try await group.run()

@@ -100,3 +100,15 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    /// Appends one entry on its own (an aborted upload, a refused login attempt worth keeping),
+    /// in its own transaction.
+    @discardableResult
+    public func recordEvent(company: String, draft: JournalDraft) throws -> JournalEntry {
+        try pool.write { db in try appendJournal(db, company: company, draft: draft) }
+    }
+
+    /// The gateway as the journal names it.
+    public var gatewayParty: JournalParty { gateway }
+}

@@ -10,6 +10,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
     /// AS2 listener port, and the port the async-MDN receiver of the tests may use (0 = no AS2).
     var as2Port = 0
     var mdnPort = 0
+    var sftpPort = 0
     var process: Process?
     let logFile: URL
 
@@ -30,7 +31,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
     }
 
     init(maxInvoices: Int = 500, maxAge: String = "5m", quiet: String = "300ms", acmeCompletion: String = "close", schemas: Bool = false,
-         as2: Bool = false, as2Extra: String = "") throws {
+         as2: Bool = false, as2Extra: String = "", sftp: Bool = false, sftpExtra: String = "", acmeSFTPExtra: String = "") throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("flux-it-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("etc/partners.d"), withIntermediateDirectories: true)
         adminPort = try Self.freePort()
@@ -52,6 +53,44 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
             """.write(to: root.appendingPathComponent("etc/gateway.toml"), atomically: true, encoding: .utf8)
         var acmeAS2 = ""
         var globexAS2 = ""
+        var acmeSFTP = ""
+        var globexSFTP = ""
+        if sftp {
+            sftpPort = try Self.freePort()
+            let keys = root.appendingPathComponent("clientkeys")
+            try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
+            for (name, type) in [("acme_ed25519", "ed25519"), ("acme_rsa", "rsa"), ("globex_ed25519", "ed25519"), ("stranger_ed25519", "ed25519")] {
+                var args = ["-q", "-t", type, "-N", "", "-C", name, "-f", keys.appendingPathComponent(name).path]
+                if type == "rsa" { args += ["-b", "3072", "-m", "PEM"] }
+                let r = try Self.run("/usr/bin/ssh-keygen", args)
+                guard r.status == 0 else { throw HarnessError(message: "ssh-keygen: \(r.out)") }
+            }
+            func pub(_ n: String) throws -> String {
+                try String(contentsOf: keys.appendingPathComponent(n + ".pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let handle = try FileHandle(forWritingTo: root.appendingPathComponent("etc/gateway.toml"))
+            handle.seekToEndOfFile()
+            handle.write(Data("""
+
+                [sftp]
+                listen = "127.0.0.1:\(sftpPort)"
+                pre_auth_timeout = "5s"
+                min_free_disk = "1MiB"
+                \(sftpExtra)
+
+                """.utf8))
+            try handle.close()
+            acmeSFTP = """
+                [sftp]
+                authorized_keys = ["\(try pub("acme_ed25519"))", "\(try pub("acme_rsa"))"]
+                \(acmeSFTPExtra)
+                """
+            globexSFTP = """
+                [sftp]
+                authorized_keys = ["\(try pub("globex_ed25519"))"]
+                reject_on_close = true
+                """
+        }
         if as2 {
             as2Port = try Self.freePort()
             mdnPort = try Self.freePort()
@@ -106,6 +145,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
             [dropzone]
             completion = "\(acmeCompletion)"
             \(acmeAS2)
+            \(acmeSFTP)
             """.write(to: root.appendingPathComponent("etc/partners.d/acme.toml"), atomically: true, encoding: .utf8)
         try """
             name = "ACHETEUR EXEMPLE SA"
@@ -114,6 +154,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
             [dropzone]
             completion = "rename"
             \(globexAS2)
+            \(globexSFTP)
             """.write(to: root.appendingPathComponent("etc/partners.d/globex.toml"), atomically: true, encoding: .utf8)
     }
 

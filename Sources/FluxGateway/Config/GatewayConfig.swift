@@ -51,6 +51,8 @@ public struct GatewayConfig: Sendable {
     public var partners: [PartnerConfig]
     /// The AS2 listener; nil when `[as2]` is absent or disabled.
     public var as2: AS2Settings?
+    /// The SFTP server; nil when `[sftp]` is absent or disabled.
+    public var sftp: SFTPSettings?
 
     public var databasePath: String { stateDir + "/gateway.sqlite" }
     public var spoolDir: String { stateDir + "/spool" }
@@ -61,6 +63,8 @@ public struct GatewayConfig: Sendable {
     public func outbox(_ partner: String) -> String { "\(stateDir)/dropzones/\(partner)/outbox" }
     /// Where claimed files wait while they are processed (same filesystem as the inbox).
     public func claimDir(_ partner: String) -> String { "\(stateDir)/dropzones/\(partner)/.claimed" }
+    /// Where SFTP uploads are written until they are complete (same filesystem as the claims).
+    public func sftpStaging(_ partner: String) -> String { "\(stateDir)/dropzones/\(partner)/.sftp-staging" }
 
     public func partner(_ id: String) -> PartnerConfig? { partners.first { $0.id == id } }
     public func partner(as2ID: String) -> PartnerConfig? { partners.first { $0.as2?.as2ID == as2ID } }
@@ -171,11 +175,9 @@ extension GatewayConfig {
                 }
             }
         }
-        // The SFTP and AS2 listeners arrive with their own issues; their keys are checked now so
-        // that a config written today keeps working.
+        var sftp: SFTPSettings?
         if let s = r.table(t, "sftp") {
-            r.checkKnown(s, prefix: "sftp", known: ["listen", "host_keys", "enabled", "ciphers", "kex", "macs"])
-            if let l = r.string(s, "listen", prefix: "sftp"), ListenAddress.parse(l) == nil { r.issue("sftp.listen", "'\(l)' is not host:port") }
+            sftp = SFTPSettings.load(s, reader: r, stateDir: stateDir)
         }
         var as2: AS2Settings?
         if let a = r.table(t, "as2") {
@@ -202,7 +204,7 @@ extension GatewayConfig {
         return GatewayConfig(file: abs, stateDir: stateDir, identityKey: identityKey, identityCert: identityCert, generateIdentity: generate,
                              gatewayName: name, gatewaySIREN: siren, adminListen: adminListen, adminTokenFile: tokenFile,
                              batching: policy, limits: limits, quietPeriod: quiet, intakeConcurrency: concurrency,
-                             logLevel: logLevel, schemasDir: schemasDir, partners: partners, as2: as2)
+                             logLevel: logLevel, schemasDir: schemasDir, partners: partners, as2: as2, sftp: sftp)
     }
 
     static func absolute(_ path: String, relativeTo base: String) -> String {

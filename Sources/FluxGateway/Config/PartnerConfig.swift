@@ -28,7 +28,8 @@ public struct PartnerConfig: Sendable, Equatable {
     public var roles: [String]
     public var completion: CompletionMode
     public var extraDirectories: [WatchedDirectory]
-    public var sftpAuthorizedKeys: [String]
+    public var sftp: PartnerSFTPConfig?
+    public var sftpAuthorizedKeys: [String] { sftp?.authorizedKeys ?? [] }
     public var as2: PartnerAS2Config?
     public var as2ID: String? { as2?.as2ID }
 
@@ -100,22 +101,15 @@ extension PartnerConfig {
                 r.issue("dropzone.extra_dirs", "'\(d.path)' must be an absolute path")
             }
         }
-        var keys: [String] = []
-        if let sftp = r.table(t, "sftp") {
-            r.checkKnown(sftp, prefix: "sftp", known: ["authorized_keys", "password_hash", "reject_on_close", "max_file_size", "quota_bytes", "quota_files"])
-            keys = r.strings(sftp, "authorized_keys", prefix: "sftp") ?? []
-            for (i, k) in keys.enumerated() {
-                let parts = k.split(separator: " ")
-                if parts.count < 2 || !(parts[0].hasPrefix("ssh-") || parts[0].hasPrefix("ecdsa-") || parts[0].hasPrefix("sk-")) {
-                    r.issue("sftp.authorized_keys[\(i)]", "is not an OpenSSH public key line (type base64 [comment])")
-                }
-            }
+        var sftp: PartnerSFTPConfig?
+        if let st = r.table(t, "sftp") {
+            sftp = PartnerSFTPConfig.load(st, reader: r)
         }
         var as2: PartnerAS2Config?
         if let t = r.table(t, "as2") {
             as2 = PartnerAS2Config.load(t, reader: r, partnersDir: (file as NSString).deletingLastPathComponent)
         }
         return PartnerConfig(id: id, file: file, name: name, address: address, siren: siren, roles: roles,
-                             completion: completion, extraDirectories: extra, sftpAuthorizedKeys: keys, as2: as2)
+                             completion: completion, extraDirectories: extra, sftp: sftp, as2: as2)
     }
 }

@@ -4,6 +4,27 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
+/// A file already claimed by its producer (an SFTP upload renamed into the claim directory).
+public struct ClaimedFile: Sendable {
+    public var path: String
+    public var partner: String
+    public var messageID: String
+    public var fileName: String
+    public var channel: String
+}
+
+/// Work for the intake: a watcher candidate to claim, or a file a producer claimed itself.
+enum IntakeWork: Sendable {
+    case candidate(DropZoneCandidate)
+    case claimed(ClaimedFile)
+    var key: String {
+        switch self {
+        case .candidate(let c): return c.path
+        case .claimed(let f): return f.path
+        }
+    }
+}
+
 /// Feeds watcher candidates to the blocking `IntakeProcessor` on a few dedicated threads.
 /// On graceful shutdown it stops taking new files, finishes the deposits in flight and returns;
 /// files not yet claimed stay in their inbox for the next start.
@@ -13,8 +34,8 @@ public final class IntakeService: Service, Sendable {
     let targets: @Sendable () -> [WatchTarget]
     let concurrency: Int
     let logger: Logger
-    let stream: AsyncStream<DropZoneCandidate>
-    let continuation: AsyncStream<DropZoneCandidate>.Continuation
+    let stream: AsyncStream<IntakeWork>
+    let continuation: AsyncStream<IntakeWork>.Continuation
     let inFlight = Mutex(Set<String>())
     /// Set once start-up recovery has run: `/readyz` answers ready after that.
     public let ready = Atomic<Bool>(false)
@@ -24,10 +45,10 @@ public final class IntakeService: Service, Sendable {
         self.targets = targets
         self.concurrency = concurrency
         self.logger = logger
-        let (s, c) = AsyncStream<DropZoneCandidate>.makeStream(bufferingPolicy: .bufferingNewest(100_000))
+        let (s, c) = AsyncStream<IntakeWork>.makeStream(bufferingPolicy: .bufferingNewest(100_000))
         self.stream = s
         self.continuation = c
-        self.watcher = DropZoneWatcher(quietPeriod: quietPeriod, logger: logger) { c.yield($0) }
+        self.watcher = DropZoneWatcher(quietPeriod: quietPeriod, logger: logger) { c.yield(.candidate($0)) }
     }
 
     /// Re-reads the watched directories (SIGHUP).
@@ -36,6 +57,10 @@ public final class IntakeService: Service, Sendable {
     }
 
     public func rescan() { watcher.rescan() }
+
+    /// Queues a file its producer already claimed (durably renamed into a claim directory under
+    /// `messageID`): crash recovery finds it there if the process dies first.
+    public func submit(_ f: ClaimedFile) { continuation.yield(.claimed(f)) }
 
     public func run() async throws {
         let t = targets()
@@ -46,17 +71,21 @@ public final class IntakeService: Service, Sendable {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 var running = 0
-                for await c in stream {
+                for await work in stream {
+                    let key = work.key
                     let dup = inFlight.withLock { set -> Bool in
-                        if set.contains(c.path) { return true }
-                        set.insert(c.path); return false
+                        if set.contains(key) { return true }
+                        set.insert(key); return false
                     }
                     if dup { continue }
                     if running >= concurrency { await group.next(); running -= 1 }
                     running += 1
                     group.addTask {
-                        await self.handle(c)
-                        _ = self.inFlight.withLock { $0.remove(c.path) }
+                        switch work {
+                        case .candidate(let c): await self.handle(c)
+                        case .claimed(let f): await self.handle(f)
+                        }
+                        _ = self.inFlight.withLock { $0.remove(key) }
                     }
                 }
                 await group.waitForAll()
@@ -82,6 +111,18 @@ public final class IntakeService: Service, Sendable {
             // The file stays claimed and is retried at the next start; say so loudly.
             logger.error("deposit failed; the claimed file is kept and retried at restart",
                          metadata: ["flux_company": "\(c.partner)", "flux_file": "\(c.name)", "error": "\(error)"])
+        }
+    }
+}
+
+extension IntakeService {
+    func handle(_ f: ClaimedFile) async {
+        do {
+            _ = try await Blocking.run { try self.processor.processClaimed(path: f.path, partner: f.partner, messageID: f.messageID,
+                                                                           fileName: f.fileName, channel: f.channel) }
+        } catch {
+            logger.error("deposit failed; the claimed file is kept and retried", metadata: [
+                "flux_company": "\(f.partner)", "flux_file": "\(f.fileName)", "flux_channel": "\(f.channel)", "error": "\(error)"])
         }
     }
 }

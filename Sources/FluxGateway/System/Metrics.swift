@@ -42,6 +42,10 @@ public enum Metrics {
         Counter(label: "flux_as2_messages_total", dimensions: [("disposition", kind)]).increment()
     }
 
+    static func sftp(_ event: String) {
+        Counter(label: "flux_sftp_events_total", dimensions: [("event", event)]).increment()
+    }
+
     static func sealed(_ n: Int) {
         for _ in 0..<n { Counter(label: "flux_batches_sealed_total").increment() }
     }

@@ -1,0 +1,45 @@
+import FluxSFTP
+import Foundation
+import Synchronization
+
+/// Who may log in over SFTP: the SSH user name is the partner id, and the key must be one of
+/// the partner's `[sftp] authorized_keys` (a password only when the partner set a hash).
+/// Swapped whole on SIGHUP.
+public final class SFTPPartnerAuthenticator: SSHAuthenticator {
+    struct Entry: Sendable {
+        var keys: Set<String>   // "type base64"
+        var passwordHash: String?
+    }
+    let partners: Mutex<[String: Entry]>
+
+    public init(_ config: GatewayConfig) {
+        partners = Mutex(Self.entries(config))
+    }
+
+    public func reload(_ config: GatewayConfig) {
+        let fresh = Self.entries(config)
+        partners.withLock { $0 = fresh }
+    }
+
+    static func entries(_ config: GatewayConfig) -> [String: Entry] {
+        var out: [String: Entry] = [:]
+        for p in config.partners {
+            guard let s = p.sftp else { continue }
+            out[p.id] = Entry(keys: Set(s.keys.map { "\($0.type) \($0.base64)" }), passwordHash: s.passwordHash)
+        }
+        return out
+    }
+
+    public func authorize(user: String, key: SSHPublicKey, address: String) -> String? {
+        partners.withLock { $0[user]?.keys.contains("\(key.type) \(key.base64)") == true } ? user : nil
+    }
+
+    public func authorize(user: String, password: String, address: String) -> String? {
+        guard let hash = partners.withLock({ $0[user]?.passwordHash }) else { return nil }
+        return PasswordHash.verify(password, hash: hash) ? user : nil
+    }
+
+    public func isKnownUser(_ user: String) -> Bool {
+        partners.withLock { $0[user] != nil }
+    }
+}

@@ -1,0 +1,84 @@
+import FluxCore
+import FluxSFTP
+import FluxStore
+import Foundation
+import Logging
+
+/// What a partner's SFTP session does with a completed upload: claim it durably (rename into
+/// the partner's claim directory under a new message id, fsync) and give it to the intake,
+/// the same pipeline as the drop zones. With `reject_on_close` the deposit is processed before
+/// the client's CLOSE is answered, so a refused flux fails the client's `put` with its reason.
+final class SFTPUploadIntake: SFTPUploadHandler {
+    let partner: PartnerConfig
+    let config: GatewayConfig
+    let processor: IntakeProcessor
+    let submit: @Sendable (ClaimedFile) -> Void
+    let store: SQLiteStore
+    let logger: Logger
+    let address: String
+
+    init(partner: PartnerConfig, config: GatewayConfig, processor: IntakeProcessor, store: SQLiteStore, address: String,
+         logger: Logger, submit: @escaping @Sendable (ClaimedFile) -> Void) {
+        self.partner = partner; self.config = config; self.processor = processor; self.store = store
+        self.address = address; self.logger = logger; self.submit = submit
+    }
+
+    func uploadCompleted(stagingPath: String, name: String) -> String? {
+        let id = UUID().uuidString.lowercased()
+        let claimDir = config.claimDir(partner.id)
+        let claimed = "\(claimDir)/\(id)__\(name)"
+        do {
+            try FileManager.default.createDirectory(atPath: claimDir, withIntermediateDirectories: true)
+            guard rename(stagingPath, claimed) == 0 else { throw FluxError("claim", "cannot claim the upload: \(errnoString())") }
+            try Spool.fsyncDirectory(claimDir)
+        } catch {
+            logger.error("SFTP upload could not be handed to the intake", metadata: ["flux_company": "\(partner.id)", "flux_file": "\(name)", "error": "\(error)"])
+            return "the upload could not be stored; try again later"
+        }
+        logger.info("SFTP upload complete", metadata: ["flux_company": "\(partner.id)", "flux_file": "\(name)", "flux_message_id": "\(id)",
+                                                       "address": "\(address)"])
+        let file = ClaimedFile(path: claimed, partner: partner.id, messageID: id, fileName: name, channel: "sftp")
+        guard partner.sftp?.rejectOnClose == true else {
+            submit(file)
+            return nil
+        }
+        do {
+            guard let r = try processor.processClaimed(path: claimed, partner: partner.id, messageID: id, fileName: name, channel: "sftp") else {
+                return nil
+            }
+            if !r.outcome.fluxAccepted {
+                return "refused: " + r.outcome.fluxAnomalies.map { "\($0.reasonCode) \($0.message)" }.joined(separator: "; ")
+            }
+            return nil
+        } catch {
+            // Claimed and durable: recovery will process it; the client's file is not lost.
+            logger.error("SFTP deposit failed; the claimed file is kept and retried", metadata: ["flux_company": "\(partner.id)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    func uploadAborted(name: String, bytes: Int64) {
+        logger.notice("SFTP upload aborted", metadata: ["flux_company": "\(partner.id)", "flux_file": "\(name)", "bytes": "\(bytes)",
+                                                        "address": "\(address)"])
+        do {
+            try store.recordEvent(company: partner.id, draft: JournalDraft(
+                at: Date(), direction: "received", channel: "sftp", kind: "upload", messageID: "sftp-abort-\(UUID().uuidString.lowercased())",
+                fileName: name, sha256: "", size: bytes, sender: partner.identity.journalParty, receiver: store.gatewayParty,
+                status: "aborted", anomalies: ["SFTP-ABORTED: the upload of \(name) stopped after \(bytes) bytes; nothing was taken in"]))
+        } catch {
+            logger.error("cannot journal an aborted upload", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func event(_ what: String, path: String, detail: String?) {
+        logger.info("SFTP \(what)", metadata: ["flux_company": "\(partner.id)", "path": "\(path)", "detail": "\(detail ?? "")", "address": "\(address)"])
+    }
+}
+
+/// Bridges one SSH channel to one SFTP session.
+final class SFTPChannelAdapter: SSHChannelHandler {
+    let session: SFTPSession
+    init(session: SFTPSession) { self.session = session }
+    func received(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8] { try session.receive(bytes) }
+    func closed(aborted: Bool) { session.close() }
+}
