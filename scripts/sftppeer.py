@@ -13,10 +13,13 @@ import sys
 
 def with_paramiko(a):
     import paramiko
-    key = paramiko.Ed25519Key.from_private_key_file(a.key) if "ed25519" in a.key else paramiko.RSAKey.from_private_key_file(a.key)
     t = paramiko.Transport(("127.0.0.1", a.port))
     t.banner_timeout = 10
-    t.connect(username=a.user, pkey=key)
+    if a.password is not None:
+        t.connect(username=a.user, password=a.password)
+    else:
+        key = paramiko.Ed25519Key.from_private_key_file(a.key) if "ed25519" in a.key else paramiko.RSAKey.from_private_key_file(a.key)
+        t.connect(username=a.user, pkey=key)
     sftp = paramiko.SFTPClient.from_transport(t)
     if a.die_mid_upload:
         f = sftp.open(a.remote, "wb")
@@ -46,7 +49,8 @@ def main():
     ap.add_argument("lib", choices=["paramiko", "asyncssh"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--user", required=True)
-    ap.add_argument("--key", required=True)
+    ap.add_argument("--key", default="")
+    ap.add_argument("--password", help="password login instead of a key (paramiko)")
     ap.add_argument("--put")
     ap.add_argument("--remote", required=True)
     ap.add_argument("--die-mid-upload", action="store_true")

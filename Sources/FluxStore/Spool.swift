@@ -38,6 +38,43 @@ public struct Spool: Sendable {
         }
     }
 
+    /// Takes a file nobody else can write any more (an SFTP upload the gateway itself staged and
+    /// claimed) into the spool without copying it: hashed by reading, fsynced, then hard-linked
+    /// under its hash (the same filesystem), the directory fsynced. The source stays where it is
+    /// until the caller drops it after the commit, as with `store(file:)`.
+    public func adopt(file source: String, maxBytes: Int64 = .max) throws -> SpoolEntry {
+        let fd = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw FluxError("spool-read", "cannot open \(source): \(errnoString())") }
+        defer { close(fd) }
+        var hasher = SHA256Stream()
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        var size: Int64 = 0
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw FluxError("spool-read", "cannot read \(source): \(errnoString())") }
+            if n == 0 { break }
+            size += Int64(n)
+            if size > maxBytes { throw FluxError("spool-size", "the file is over \(maxBytes) bytes") }
+            buf.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        guard fsync(fd) == 0 else { throw FluxError("spool-fsync", "fsync failed: \(errnoString())") }
+        let sha = Digest.hex(hasher.finalize())
+        let dir = "\(root)/\(sha.prefix(2))"
+        let dest = "\(dir)/\(sha)"
+        if FileManager.default.fileExists(atPath: dest) { return SpoolEntry(sha256: sha, size: size) }
+        if !FileManager.default.fileExists(atPath: dir) {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try Self.fsyncDirectory(root)
+        }
+        if link(source, dest) != 0 {
+            if errno == EEXIST { return SpoolEntry(sha256: sha, size: size) }
+            // another filesystem (or no hard links): fall back to a copy
+            return try store(file: source, maxBytes: maxBytes)
+        }
+        try Self.fsyncDirectory(dir)
+        return SpoolEntry(sha256: sha, size: size)
+    }
+
     /// Stores bytes already in memory (archive members, AS2 payloads).
     public func store(data: Data) throws -> SpoolEntry {
         let writer = try SpoolWriter(spool: self)

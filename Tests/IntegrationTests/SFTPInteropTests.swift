@@ -105,6 +105,29 @@ struct SFTPInteropTests {
         #expect(g.stop() == 0)
     }
 
+    @Test func passwordLoginOnlyWhenThePartnerSetAHash() throws {
+        // sha512-crypt made by Python's crypt module; the gateway checks it with libxcrypt
+        let h = try GatewayHarness.run(GatewayHarness.python, ["-W", "ignore", "-c", "import crypt; print(crypt.crypt('s3cret-Pass', crypt.mksalt(crypt.METHOD_SHA512)))"])
+        let hash = h.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(hash.hasPrefix("$6$"), "\(h.out)")
+        let g = try GatewayHarness(sftp: true, acmeSFTPExtra: "password_hash = \"\(hash)\"")
+        try g.start()
+        let peer = GatewayHarness.repoRoot.appendingPathComponent("scripts/sftppeer.py").path
+        let f = try Self.invoiceFile(g, "PW-\(UUID().uuidString.prefix(6))")
+        var r = try GatewayHarness.run(GatewayHarness.python, [peer, "paramiko", "--port", "\(g.sftpPort)", "--user", "acme", "--password", "s3cret-Pass",
+                                                              "--put", f.path, "--remote", "/inbox/pw.xml"])
+        #expect(r.status == 0, "\(r.out)")
+        r = try GatewayHarness.run(GatewayHarness.python, [peer, "paramiko", "--port", "\(g.sftpPort)", "--user", "acme", "--password", "wrong",
+                                                          "--put", f.path, "--remote", "/inbox/pw2.xml"])
+        #expect(r.status != 0)
+        // globex has no hash: no password works
+        r = try GatewayHarness.run(GatewayHarness.python, [peer, "paramiko", "--port", "\(g.sftpPort)", "--user", "globex", "--password", "s3cret-Pass",
+                                                          "--put", f.path, "--remote", "/inbox/pw3.xml"])
+        #expect(r.status != 0)
+        _ = try g.waitForReceipts("pw.xml.", count: 2)
+        #expect(g.stop() == 0)
+    }
+
     @Test func escapesAndAbuseAreRefused() throws {
         let g = try GatewayHarness(sftp: true, sftpExtra: "defender_threshold = 4\ndefender_ban_time = \"30s\"")
         try g.start()

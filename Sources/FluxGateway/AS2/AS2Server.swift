@@ -287,7 +287,8 @@ final class AS2ConnectionHandler: ChannelInboundHandler {
         } else {
             closing = true
             requestTimer?.cancel()
-            context.writeAndFlush(wrapOutboundOut(b)).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(b)).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 

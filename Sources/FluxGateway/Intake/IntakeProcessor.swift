@@ -67,7 +67,10 @@ public final class IntakeProcessor: Sendable {
             return nil
         }
         let receivedAt = Date()
-        let entry = try spool.store(file: path)
+        // An SFTP upload was staged by the gateway itself: nobody else holds it, so it is linked
+        // into the spool instead of copied. Files from drop zones may still have writers
+        // elsewhere (extra directories), so they are copied.
+        let entry = channel == "sftp" ? try spool.adopt(file: path) : try spool.store(file: path)
         let deposit = try makeDeposit(entry: entry, fileName: fileName, partner: partner.identity, messageID: messageID,
                                       channel: channel, receivedAt: receivedAt)
         let (outcome, receipt, journal) = try store.recordDeposit(deposit) { outcome in
