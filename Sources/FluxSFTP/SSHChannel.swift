@@ -14,9 +14,11 @@ final class SSHChannel {
     private var subsystemStarted = false
     private var handlerClosed = false
 
-    /// Replies not yet written: whole arrays as the handler returned them, the first one
-    /// partly written up to `outputOffset`.
+    /// Replies not yet written, oldest first from `outputHead`; small replies are merged so a
+    /// burst of status packets goes out in few SSH packets. `output[outputHead]` is written up
+    /// to `outputOffset`.
     private var output: [[UInt8]] = []
+    private var outputHead = 0
     private var outputOffset = 0
     private var outputCount = 0
     /// The data callback declined bytes because too much output was queued; libssh keeps them
@@ -34,6 +36,7 @@ final class SSHChannel {
     private static let outputHighWater = 1 << 20
     private static let outputLowWater = 256 << 10
     private static let writeChunk = 128 << 10
+    private static let mergeLimit = 64 << 10
 
     init(connection: SSHConnection, channel: OpaquePointer) {
         self.connection = connection
@@ -106,6 +109,7 @@ final class SSHChannel {
             return Int32(clamping: length)  // nothing to feed: consume and drop
         }
         if inputPaused || outputCount >= Self.outputHighWater {
+            if !inputPaused { connection.trace("SSH channel input paused", outputCount) }
             inputPaused = true
             return 0
         }
@@ -137,6 +141,7 @@ final class SSHChannel {
             return
         }
         if inputPaused, outputCount < Self.outputLowWater {
+            connection.trace("SSH channel input resumed", outputCount)
             inputPaused = false
             drainHeldInput()
         }
@@ -166,10 +171,7 @@ final class SSHChannel {
         connection.touch()
         do {
             let reply = try handler.received(bytes)
-            if !reply.isEmpty {
-                output.append(reply)
-                outputCount += reply.count
-            }
+            if !reply.isEmpty { enqueue(reply) }
         } catch {
             connection.handlerFailed(error)
             closeHandler(aborted: true)
@@ -191,42 +193,70 @@ final class SSHChannel {
     }
 
     /// Writes queued output, never more than the client's window: such a write does not block.
+    ///
+    /// Property accesses stay instantaneous around `ssh_channel_write`: a callback run inside
+    /// it (during a re-key) may enqueue more output.
     private func flush() {
         while outputCount > 0 {
             if localClosed || remoteClosed {
-                output.removeAll()
-                outputOffset = 0
-                outputCount = 0
+                dropOutput()
                 return
             }
             let window = Int(ssh_channel_window_size(channel))
             guard window > 0 else { return }
-            // A local copy of the array: a callback run inside ssh_channel_write may append to
-            // `output`, which must not be under access meanwhile.
-            let chunk = output[0]
+            let chunk = output[outputHead]
             let offset = outputOffset
             let count = min(chunk.count - offset, window, Self.writeChunk)
             let written = chunk.withUnsafeBytes { raw in
                 ssh_channel_write(channel, raw.baseAddress! + offset, UInt32(count))
             }
             if written == SSH_ERROR {
-                output.removeAll()
-                outputOffset = 0
-                outputCount = 0
+                dropOutput()
                 closeHandler(aborted: true)
                 if closeStatus == nil { closeStatus = 1 }
                 return
             }
-            guard written > 0 else { return }  // re-key in progress (or SSH_AGAIN): retry next turn
+            guard written > 0 else { return }  // re-key in progress: retry on the next turn
             connection.touch()
             outputOffset += Int(written)
             outputCount -= Int(written)
-            if outputOffset >= chunk.count {
-                output.removeFirst()
+            // Re-read the count: a merge may have grown this chunk meanwhile.
+            if outputOffset >= output[outputHead].count {
+                output[outputHead] = []
+                outputHead += 1
                 outputOffset = 0
+                compactOutput()
             }
             if Int(written) < count { return }
         }
+    }
+
+    private func enqueue(_ reply: [UInt8]) {
+        let last = output.count - 1
+        if last >= outputHead, output[last].count + reply.count <= Self.mergeLimit {
+            output[last].append(contentsOf: reply)
+        } else {
+            output.append(reply)
+        }
+        outputCount += reply.count
+    }
+
+    /// Drops written chunks from the front, amortized O(1) per chunk.
+    private func compactOutput() {
+        if outputHead == output.count {
+            output.removeAll(keepingCapacity: true)
+            outputHead = 0
+        } else if outputHead >= 64, outputHead * 2 >= output.count {
+            output.removeFirst(outputHead)
+            outputHead = 0
+        }
+    }
+
+    private func dropOutput() {
+        output.removeAll()
+        outputHead = 0
+        outputOffset = 0
+        outputCount = 0
     }
 
     private func closeHandler(aborted: Bool) {

@@ -68,11 +68,16 @@ final class SSHConnection {
     private func serve() -> (reason: String, aborted: Bool) {
         guard let session = ssh_new() else { return ("out of memory", true) }
         self.session = session
-        let accepted = server.withBind { bind -> Bool in
-            guard let bind else { return false }
-            return ssh_bind_accept_fd(bind, session, fd) == SSH_OK
+        // nil: the server stopped; otherwise libssh's error, empty on success.
+        let acceptError = server.withBind { bind -> String? in
+            guard let bind else { return nil }
+            return ssh_bind_accept_fd(bind, session, fd) == SSH_OK ? "" : SSHLibrary.lastError(bind)
         }
-        guard accepted else { return ("server stopping", true) }
+        guard let acceptError else { return ("server stopping", true) }
+        guard acceptError.isEmpty else {
+            logger.error("SSH session setup failed", metadata: ["error": "\(acceptError)"])
+            return ("session setup failed: \(acceptError)", true)
+        }
 
         // libssh's blocking key exchange waits at most the session timeout.
         let timeout = max(0.001, server.settings.preAuthTimeout)
@@ -217,7 +222,7 @@ final class SSHConnection {
     }
 
     private func authenticate(user: String, key: OpaquePointer?, signatureState: CChar) -> Int32 {
-        guard !authenticated, acceptUserName(user) else { return SSH_AUTH_DENIED.rawValue }
+        guard !authenticated, closeRequest == nil, acceptUserName(user) else { return SSH_AUTH_DENIED.rawValue }
         guard let key, let publicKey = SSHLibrary.publicKey(of: key) else {
             rejectAttempt()
             return SSH_AUTH_DENIED.rawValue
@@ -252,7 +257,7 @@ final class SSHConnection {
     }
 
     private func authenticate(user: String, password: String) -> Int32 {
-        guard !authenticated, acceptUserName(user) else { return SSH_AUTH_DENIED.rawValue }
+        guard !authenticated, closeRequest == nil, acceptUserName(user) else { return SSH_AUTH_DENIED.rawValue }
         let knownUser = server.authenticator.isKnownUser(user)
         if knownUser, let partner = server.authenticator.authorize(user: user, password: password, address: address) {
             return loginSucceeded(user: user, partner: partner, method: .password, fingerprint: nil)
@@ -341,6 +346,11 @@ final class SSHConnection {
         }
         logger.debug("SSH sftp subsystem started")
         return handler
+    }
+
+    /// Flow-control details, for debugging a stuck transfer.
+    func trace(_ message: Logger.Message, _ queuedOutput: Int) {
+        logger.trace(message, metadata: ["queued-output": "\(queuedOutput)"])
     }
 
     func handlerFailed(_ error: any Error) {

@@ -50,6 +50,11 @@ public final class SSHDefender: Sendable {
         bannedUntil(address, now: now) != nil
     }
 
+    /// End of the current ban of `address`, or nil when it is not banned at the clock's now.
+    public func bannedUntil(_ address: String) -> Date? {
+        bannedUntil(address, now: clock())
+    }
+
     /// End of the current ban of `address`, or nil when it is not banned at `now`.
     public func bannedUntil(_ address: String, now: Date) -> Date? {
         guard settings.enabled else { return nil }

@@ -355,7 +355,7 @@ public final class SSHServer: Sendable {
     /// Scores `event` for `address` and reports a resulting ban.
     func score(_ address: String, _ event: SSHDefender.Event) {
         guard defender.record(address, event: event) else { return }
-        let until = defender.bannedUntil(address, now: Date()) ?? Date()
+        let until = defender.bannedUntil(address) ?? Date()
         logger.warning("SSH address banned", metadata: [
             "address": "\(address)",
             "until": "\(until.ISO8601Format())",
