@@ -1,52 +1,25 @@
-import COpenSSL
 import Foundation
 
-/// Incremental SHA-256 over data that arrives in pieces (a file, a network stream).
-///
-/// Noncopyable so that exactly one value owns the `EVP_MD_CTX`: it cannot be shared between
-/// threads by copying, updated after `finalize()`, or freed twice.
+/// Incremental SHA-256, the spool's content address: `DigestStream` fixed to SHA-256 with the
+/// digest as bytes, which is what `Digest.hex` and the spool take.
 public struct SHA256Stream: ~Copyable {
-    private let context: OpaquePointer
+    private var stream = DigestStream(.sha256)
 
     /// Starts a new digest.
-    public init() {
-        // Only allocation can fail here (SHA-256 is always available in the default provider);
-        // running out of memory is not an input error, so trapping matches Swift's own allocator.
-        guard let context = EVP_MD_CTX_new() else {
-            preconditionFailure("EVP_MD_CTX_new failed: out of memory")
-        }
-        guard EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {
-            EVP_MD_CTX_free(context)
-            preconditionFailure("EVP_DigestInit_ex(SHA-256) failed: \(OpenSSLErrorQueue.drain())")
-        }
-        self.context = context
-    }
-
-    deinit {
-        EVP_MD_CTX_free(context)
-    }
+    public init() {}
 
     /// Feeds the bytes in `bytes`.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
-        // EVP_DigestUpdate can only fail on a context that was never initialised, which init rules out.
-        let ok = EVP_DigestUpdate(context, base, bytes.count)
-        precondition(ok == 1, "EVP_DigestUpdate failed on an initialised SHA-256 context")
+        stream.update(bytes)
     }
 
     /// Feeds the bytes of `data`.
     public mutating func update(_ data: Data) {
-        data.withUnsafeBytes { update($0) }
+        stream.update(data)
     }
 
     /// Ends the stream and returns the 32-byte digest.
     public consuming func finalize() -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let ok = digest.withUnsafeMutableBufferPointer {
-            EVP_DigestFinal_ex(context, $0.baseAddress, &length)
-        }
-        precondition(ok == 1, "EVP_DigestFinal_ex failed on an initialised SHA-256 context")
-        return Array(digest.prefix(Int(length)))
+        [UInt8](stream.finalize())
     }
 }
