@@ -29,3 +29,16 @@ int flux_try_read_lease(int fd) {
 int flux_tune_malloc(int mmap_threshold, int trim_threshold) {
     return mallopt(M_MMAP_THRESHOLD, mmap_threshold) && mallopt(M_TRIM_THRESHOLD, trim_threshold);
 }
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int flux_nice_this_thread(int nice_value) {
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    errno = 0;
+    int current = getpriority(PRIO_PROCESS, (id_t)tid);
+    if (errno != 0) return -1;
+    if (current >= nice_value) return 0;
+    return setpriority(PRIO_PROCESS, (id_t)tid, nice_value);
+}

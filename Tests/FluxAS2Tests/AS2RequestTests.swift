@@ -8,7 +8,7 @@ final class AS2RequestTests: XCTestCase {
         for (n, v) in headers { text += "\(n): \(v)\r\n" }
         text += "Content-Length: 0\r\n\r\n"
         var p = HTTPRequestParser()
-        guard case .head(let h) = try p.feed(Array(text.utf8)).first else { throw XCTSkip("unreachable") }
+        guard case .head(let h) = try p.feed(Array(text.utf8)).first else { throw HTTPParseError(400, "the parser gave no head") }
         return h.head
     }
 

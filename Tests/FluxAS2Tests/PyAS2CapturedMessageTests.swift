@@ -17,7 +17,7 @@ final class PyAS2CapturedMessageTests: XCTestCase {
         request += raw
         var parser = HTTPRequestParser()
         let events = try parser.feed(Array(request))
-        guard case .head(let h) = events.first else { throw XCTSkip("no head") }
+        guard case .head(let h) = events.first else { throw HTTPParseError(400, "the parser gave no head") }
         return (try AS2Request(head: h.head), Data(body))
     }
 

@@ -17,3 +17,8 @@ int flux_try_read_lease(int fd);
 /// Keeps allocations up to `mmap_threshold` bytes in the heap (glibc mallopt, from <malloc.h>
 /// which Swift's Glibc module does not include). Returns 1 on success.
 int flux_tune_malloc(int mmap_threshold, int trim_threshold);
+
+/// Lowers the calling thread's scheduling priority to `nice_value` (Linux keeps a nice value per
+/// thread) unless it is already that low. Returns 0 on success, -1 with errno otherwise.
+int flux_nice_this_thread(int nice_value);
+

@@ -1,3 +1,4 @@
+import CFluxShims
 import FluxCore
 import Foundation
 import Logging
@@ -133,7 +134,17 @@ public enum Blocking {
 
     public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { cont in
-            queue.async { cont.resume(with: Result { try body() }) }
+            queue.async {
+                lowerPriority()
+                cont.resume(with: Result { try body() })
+            }
         }
+    }
+
+    /// Deposits are processed behind the listeners: on a busy machine an SFTP or AS2 client is
+    /// answered first (its data is already durable) and the intake catches up. Linux takes a
+    /// nice value per thread; these threads serve only this queue, so setting it is idempotent.
+    static func lowerPriority() {
+        _ = flux_nice_this_thread(5)
     }
 }
