@@ -68,10 +68,19 @@ final class SSHConnection {
     private func serve() -> (reason: String, aborted: Bool) {
         guard let session = ssh_new() else { return ("out of memory", true) }
         self.session = session
+        // The session gets its own descriptor for the socket. libssh closes it by itself (when
+        // the client sends DISCONNECT or the socket fails), at a moment we do not see; our `fd`
+        // stays open until teardown, so its number cannot be reused by a newer connection while
+        // `stop()` may still shut it down or teardown close it.
+        let sessionFD = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard sessionFD >= 0 else { return ("cannot duplicate the socket: \(SSHSocket.errnoText())", true) }
         // nil: the server stopped; otherwise libssh's error, empty on success.
         let acceptError = server.withBind { bind -> String? in
             guard let bind else { return nil }
-            return ssh_bind_accept_fd(bind, session, fd) == SSH_OK ? "" : SSHLibrary.lastError(bind)
+            return ssh_bind_accept_fd(bind, session, sessionFD) == SSH_OK ? "" : SSHLibrary.lastError(bind)
+        }
+        if ssh_get_fd(session) != sessionFD {
+            close(sessionFD)  // not taken over (failure before libssh stored it)
         }
         guard let acceptError else { return ("server stopping", true) }
         guard acceptError.isEmpty else {
@@ -145,7 +154,8 @@ final class SSHConnection {
         }
     }
 
-    /// Closes channels, the event and the session in that order, each freed exactly once.
+    /// Closes channels, the event, the session (which closes its descriptor) and our descriptor,
+    /// in that order, each exactly once.
     private func teardown(reason: String, aborted: Bool) {
         for channel in channels {
             channel.abort()
@@ -158,16 +168,13 @@ final class SSHConnection {
         }
         server.release(id)
         if let session {
-            // ssh_bind_accept_fd hands the descriptor to the session (also on most failures);
-            // ssh_free closes it then.
-            let ownsFD = ssh_get_fd(session) == fd
             ssh_disconnect(session)
             ssh_free(session)
             self.session = nil
-            if !ownsFD { close(fd) }
-        } else {
-            close(fd)
         }
+        let pause = server.teardownPauseForTesting.load(ordering: .relaxed)
+        if pause > 0 { usleep(UInt32(pause) * 1000) }
+        close(fd)
 
         if !authenticated, !scoredFailure, let probe = rejectedProbe {
             reportFailure(user: probe.user, method: .publicKey, fingerprint: probe.fingerprint, knownUser: probe.knownUser)

@@ -23,6 +23,9 @@ public final class SSHServer: Sendable {
 
     /// Set once by `stop()`; connection threads check it on every turn of their loop.
     let stopping = Atomic<Bool>(false)
+    /// Tests only: milliseconds a connection thread waits after freeing its session, to widen
+    /// the window in which a descriptor number freed by libssh is reused by a new connection.
+    let teardownPauseForTesting = Atomic<Int>(0)
     private let state = Mutex(State())
     /// The libssh bind holding host keys and algorithm options. ssh_bind_accept_fd reads and
     /// duplicates them, so it runs under this lock; nil once stopped.
@@ -156,7 +159,7 @@ public final class SSHServer: Sendable {
         let acceptDone = waitUntil(seconds: 2) { $0.acceptThreadDone }
         // Sessions notice `stopping` within one poll interval and say goodbye; a thread still
         // blocked in key exchange is woken by shutting its socket down.
-        if !waitUntil(seconds: 1, { $0.connections.isEmpty }) {
+        if !waitUntil(seconds: 0.5, { $0.connections.isEmpty }) {
             state.withLock { state in
                 for connection in state.connections.values {
                     _ = shutdown(connection.fd, Int32(SHUT_RDWR))

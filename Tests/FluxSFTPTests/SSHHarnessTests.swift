@@ -49,7 +49,7 @@ enum SSHTestKeys {
 }
 
 /// Partners and their keys/passwords.
-struct TestAuthenticator: SSHAuthenticator {
+struct SSHTestAuthenticator: SSHAuthenticator {
     var keys: [String: [SSHPublicKey]] = [:]
     var passwords: [String: String] = [:]
 
@@ -92,7 +92,7 @@ final class SSHTestRecorder: Sendable {
 }
 
 /// Sends back every byte it receives.
-final class EchoHandler: SSHChannelHandler {
+final class SSHEchoHandler: SSHChannelHandler {
     let recorder: SSHTestRecorder
     init(recorder: SSHTestRecorder) { self.recorder = recorder }
 
@@ -107,7 +107,7 @@ final class EchoHandler: SSHChannelHandler {
 }
 
 /// Echoes until it sees "boom", then throws.
-final class ExplodingHandler: SSHChannelHandler {
+final class SSHExplodingHandler: SSHChannelHandler {
     struct Boom: Error {}
     let recorder: SSHTestRecorder
     init(recorder: SSHTestRecorder) { self.recorder = recorder }
@@ -123,17 +123,17 @@ final class ExplodingHandler: SSHChannelHandler {
 }
 
 /// A started server with an echo handler and its recorder; `stop()` it at the end.
-struct TestServer {
+struct SSHTestServer {
     let server: SSHServer
     let recorder: SSHTestRecorder
     var port: Int { server.boundPort }
 
     static func start(
-        authenticator: TestAuthenticator,
+        authenticator: SSHTestAuthenticator,
         configure: (inout SSHServerSettings) -> Void = { _ in },
         defender: SSHDefender? = nil,
         handler: (@Sendable (_ partner: String, _ recorder: SSHTestRecorder) -> (any SSHChannelHandler)?)? = nil
-    ) throws -> TestServer {
+    ) throws -> SSHTestServer {
         var settings = SSHServerSettings(host: "127.0.0.1", port: 0, hostKeyPaths: SSHTestKeys.hostKeyPaths)
         configure(&settings)
         let recorder = SSHTestRecorder()
@@ -141,10 +141,10 @@ struct TestServer {
         logger.logLevel = ProcessInfo.processInfo.environment["SSH_TEST_LOG"] != nil ? .trace : .critical
         let server = SSHServer(
             settings: settings, authenticator: authenticator, logger: logger, defender: defender,
-            makeHandler: { partner, _, _ in handler.map { $0(partner, recorder) } ?? EchoHandler(recorder: recorder) },
+            makeHandler: { partner, _, _ in handler.map { $0(partner, recorder) } ?? SSHEchoHandler(recorder: recorder) },
             onEvent: { recorder.record($0) })
         try server.start()
-        return TestServer(server: server, recorder: recorder)
+        return SSHTestServer(server: server, recorder: recorder)
     }
 }
 
@@ -235,7 +235,7 @@ enum SSHProcess {
 }
 
 /// A raw TCP client for tests that must not speak SSH.
-enum RawTCP {
+enum SSHRawTCP {
     static func connect(port: Int) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
@@ -272,7 +272,7 @@ extension SSHEvent {
 }
 
 /// A Python client running while the test does something else (e.g. stops the server).
-final class BackgroundPython {
+final class SSHBackgroundPython {
     private let process = Process()
     private let outPath = SSHTestKeys.directory + "/bg-\(UUID().uuidString)"
     private let scriptPath = SSHTestKeys.directory + "/bg-\(UUID().uuidString).py"

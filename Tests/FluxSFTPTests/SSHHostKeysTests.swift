@@ -41,7 +41,7 @@ struct SSHHostKeysTests {
     func badAlgorithms() throws {
         var settings = SSHServerSettings(host: "127.0.0.1", port: 0, hostKeyPaths: SSHTestKeys.hostKeyPaths)
         settings.ciphers = "rot13"
-        let server = SSHServer(settings: settings, authenticator: TestAuthenticator(), logger: .init(label: "t"), makeHandler: { _, _, _ in nil })
+        let server = SSHServer(settings: settings, authenticator: SSHTestAuthenticator(), logger: .init(label: "t"), makeHandler: { _, _, _ in nil })
         do {
             try server.start()
             Issue.record("started with cipher rot13")

@@ -7,10 +7,10 @@ import Testing
 struct SSHSecurityTests {
     static let user = "acme"
 
-    static func start(_ configure: (inout SSHServerSettings) -> Void = { _ in }) throws -> (TestServer, key: String) {
+    static func start(_ configure: (inout SSHServerSettings) -> Void = { _ in }) throws -> (SSHTestServer, key: String) {
         let key = SSHTestKeys.userKey("ed25519", type: "ed25519")
-        let test = try TestServer.start(
-            authenticator: TestAuthenticator(keys: [user: [SSHTestKeys.publicKey(key)]]), configure: configure)
+        let test = try SSHTestServer.start(
+            authenticator: SSHTestAuthenticator(keys: [user: [SSHTestKeys.publicKey(key)]]), configure: configure)
         return (test, key)
     }
 
@@ -133,8 +133,8 @@ struct SSHSecurityTests {
         #expect(test.recorder.events.contains { $0.isBan })
 
         // Even the right key: the connection is closed before the server's banner.
-        let fd = RawTCP.connect(port: test.port)
-        let (banner, closed) = RawTCP.readUntilClosed(fd)
+        let fd = SSHRawTCP.connect(port: test.port)
+        let (banner, closed) = SSHRawTCP.readUntilClosed(fd)
         close(fd)
         #expect(closed)
         #expect(banner.isEmpty)
@@ -162,16 +162,16 @@ struct SSHSecurityTests {
             settings.maxUnauthenticatedPerAddress = 2
         }
         defer { test.server.stop() }
-        let first = RawTCP.connect(port: test.port)
-        let second = RawTCP.connect(port: test.port)
+        let first = SSHRawTCP.connect(port: test.port)
+        let second = SSHRawTCP.connect(port: test.port)
         defer { close(first); close(second) }
         // Both get the server's banner: they are being served.
         for fd in [first, second] {
             var buffer = [UInt8](repeating: 0, count: 256)
             #expect(read(fd, &buffer, buffer.count) > 0)
         }
-        let third = RawTCP.connect(port: test.port)
-        let (banner, closed) = RawTCP.readUntilClosed(third)
+        let third = SSHRawTCP.connect(port: test.port)
+        let (banner, closed) = SSHRawTCP.readUntilClosed(third)
         close(third)
         #expect(closed && banner.isEmpty)
         #expect(test.recorder.wait { test.recorder.events.contains { $0.refusalReason == .tooManyUnauthenticated } })
@@ -187,10 +187,10 @@ struct SSHSecurityTests {
         }
         defer { test.server.stop() }
 
-        let sockets = (0..<3).map { _ in RawTCP.connect(port: test.port) }
+        let sockets = (0..<3).map { _ in SSHRawTCP.connect(port: test.port) }
         #expect(test.recorder.wait { test.server.activeSessions == 3 })
-        let extra = RawTCP.connect(port: test.port)
-        let (banner, closed) = RawTCP.readUntilClosed(extra)
+        let extra = SSHRawTCP.connect(port: test.port)
+        let (banner, closed) = SSHRawTCP.readUntilClosed(extra)
         close(extra)
         #expect(closed && banner.isEmpty)
         #expect(test.recorder.wait { test.recorder.events.contains { $0.refusalReason == .tooManySessions } })
