@@ -42,3 +42,7 @@ int flux_nice_this_thread(int nice_value) {
     if (current >= nice_value) return 0;
     return setpriority(PRIO_PROCESS, (id_t)tid, nice_value);
 }
+
+int flux_start_writeback(int fd, long long offset, long long length) {
+    return sync_file_range(fd, (off64_t)offset, (off64_t)length, SYNC_FILE_RANGE_WRITE);
+}

@@ -4,6 +4,8 @@ final class SFTPUpload {
     let stagingName: String
     var fd: Int32
     var size: Int64 = 0
+    /// Up to where writeback was started (see `SFTPChrootFileSystem.write`).
+    var writebackStarted: Int64 = 0
     var mtime: Int
     var appendMode = false
     /// Set by the first refused write; the upload can then only be aborted.

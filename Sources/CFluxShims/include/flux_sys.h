@@ -18,6 +18,10 @@ int flux_try_read_lease(int fd);
 /// which Swift's Glibc module does not include). Returns 1 on success.
 int flux_tune_malloc(int mmap_threshold, int trim_threshold);
 
+/// sync_file_range(SYNC_FILE_RANGE_WRITE): starts writeback of a range without waiting (a GNU
+/// extension the Glibc module does not show). Returns 0 on success.
+int flux_start_writeback(int fd, long long offset, long long length);
+
 /// Lowers the calling thread's scheduling priority to `nice_value` (Linux keeps a nice value per
 /// thread) unless it is already that low. Returns 0 on success, -1 with errno otherwise.
 int flux_nice_this_thread(int nice_value);
