@@ -8,9 +8,14 @@ public protocol SSHAuthenticator: Sendable {
     /// Whether `user` names a configured partner. Only used to score attempts on unknown users
     /// higher in the defender; the default says every user is known.
     func isKnownUser(_ user: String) -> Bool
+    /// Whether any user may log in with a password: when none may, the server offers only
+    /// `publickey`, so clients do not prompt and scanners see nothing to guess.
+    var offersPasswords: Bool { get }
 }
 
 extension SSHAuthenticator {
     /// Every user counts as known: failed logins all score as failed authentication.
     public func isKnownUser(_ user: String) -> Bool { true }
+    /// Passwords are offered (and refused per user by `authorize(user:password:address:)`).
+    public var offersPasswords: Bool { true }
 }

@@ -96,7 +96,7 @@ final class SSHConnection {
         ssh_options_set(session, SSH_OPTIONS_TIMEOUT_USEC, &microseconds)
 
         installServerCallbacks(session)
-        ssh_set_auth_methods(session, Int32(SSH_AUTH_METHOD_PUBLICKEY | SSH_AUTH_METHOD_PASSWORD))
+        ssh_set_auth_methods(session, Int32(server.authenticator.offersPasswords ? SSH_AUTH_METHOD_PUBLICKEY | SSH_AUTH_METHOD_PASSWORD : SSH_AUTH_METHOD_PUBLICKEY))
 
         guard ssh_handle_key_exchange(session) == SSH_OK else {
             let error = SSHLibrary.lastError(session)

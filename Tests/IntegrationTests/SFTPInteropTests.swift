@@ -151,6 +151,7 @@ struct SFTPInteropTests {
         // wrong key, unknown user
         (s, out) = try Self.sftp(g, key: "stranger_ed25519", batch: "ls /\n")
         #expect(s != 0)
+        #expect(out.contains("Permission denied (publickey)"), "no partner has a password: only publickey is offered: \(out)")
         (s, out) = try Self.sftp(g, user: "nobody", batch: "ls /\n")
         #expect(s != 0)
         // globex cannot see acme's files and acme's key does not open globex

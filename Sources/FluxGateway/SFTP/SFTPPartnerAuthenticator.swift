@@ -39,6 +39,10 @@ public final class SFTPPartnerAuthenticator: SSHAuthenticator {
         return PasswordHash.verify(password, hash: hash) ? user : nil
     }
 
+    public var offersPasswords: Bool {
+        partners.withLock { $0.values.contains { $0.passwordHash != nil } }
+    }
+
     public func isKnownUser(_ user: String) -> Bool {
         partners.withLock { $0[user] != nil }
     }
