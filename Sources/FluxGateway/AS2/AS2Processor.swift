@@ -59,42 +59,66 @@ public final class AS2Processor: Sendable {
     /// Continue`): the right path and method, an AS2 request for us from a known partner.
     /// Returns the refusal, or nil to go on.
     public func precheck(_ head: HTTPRequestHead, tlsFingerprint: String?) -> AS2Response? {
-        guard let ctx = context() else { return .text(503, "AS2 is not configured") }
-        guard head.path == ctx.settings.path else { return .text(404, "no AS2 endpoint at \(head.path); use \(ctx.settings.path)") }
+        if case .failure(let refusal) = attribute(head, tlsFingerprint: tlsFingerprint) { return refusal }
+        return nil
+    }
+
+    /// A request attributed to a partner, with the configuration it was checked against.
+    struct Attribution {
+        var ctx: AS2Context
+        var request: AS2Request
+        var partner: AS2PartnerProfile
+    }
+
+    /// Attributed, or the answer that refuses the request.
+    enum AttributionResult {
+        case success(Attribution)
+        case failure(AS2Response)
+    }
+
+    /// The checks of `precheck`, keeping what they found.
+    func attribute(_ head: HTTPRequestHead, tlsFingerprint: String?) -> AttributionResult {
+        guard let ctx = context() else { return .failure(AS2Response.text(503, "AS2 is not configured")) }
+        guard head.path == ctx.settings.path else { return .failure(AS2Response.text(404, "no AS2 endpoint at \(head.path); use \(ctx.settings.path)")) }
         guard head.method == "POST" else {
             var r = AS2Response.text(405, "AS2 messages are POSTed")
             r.headers.append(("Allow", "POST"))
-            return r
+            return .failure(r)
         }
         let request: AS2Request
-        do { request = try AS2Request(head: head) } catch let e as HTTPParseError { return .text(e.status, e.reason) } catch {
-            return .text(400, "\(error)")
+        do { request = try AS2Request(head: head) } catch let e as HTTPParseError { return .failure(AS2Response.text(e.status, e.reason)) } catch {
+            return .failure(AS2Response.text(400, "\(error)"))
         }
         guard ctx.identity.as2IDs.contains(request.as2To) else {
-            return .text(404, "AS2-To '\(request.as2To)' is not this gateway (\(ctx.identity.as2IDs.joined(separator: ", ")))")
+            return .failure(AS2Response.text(404, "AS2-To '\(request.as2To)' is not this gateway (\(ctx.identity.as2IDs.joined(separator: ", ")))"))
         }
         guard let partner = ctx.partners[request.as2From] else {
-            return .text(403, "unknown AS2-From '\(request.as2From)': no partner has this AS2 id")
+            return .failure(AS2Response.text(403, "unknown AS2-From '\(request.as2From)': no partner has this AS2 id"))
         }
         if !partner.tlsClientFingerprints.isEmpty {
             guard let fp = tlsFingerprint else {
-                return .text(403, "partner \(partner.partnerID) must present its TLS client certificate")
+                return .failure(AS2Response.text(403, "partner \(partner.partnerID) must present its TLS client certificate"))
             }
             guard partner.tlsClientFingerprints.contains(fp) else {
-                return .text(403, "the TLS client certificate (SHA-256 \(fp)) is not one of partner \(partner.partnerID)'s")
+                return .failure(AS2Response.text(403, "the TLS client certificate (SHA-256 \(fp)) is not one of partner \(partner.partnerID)'s"))
             }
         }
-        return nil
+        return .success(Attribution(ctx: ctx, request: request, partner: partner))
     }
 
     /// Processes a complete request. Never throws: every failure becomes an answer.
     public func handle(_ head: HTTPRequestHead, body: AS2Body, tlsFingerprint: String?) -> AS2Response {
-        if let refusal = precheck(head, tlsFingerprint: tlsFingerprint) {
+        // Checked again against the configuration in force now (a SIGHUP may have come while
+        // the body was read); one pass gives the request, the partner and the context.
+        let attribution: Attribution
+        switch attribute(head, tlsFingerprint: tlsFingerprint) {
+        case .success(let a): attribution = a
+        case .failure(let refusal):
             body.writer?.abort()
             return refusal
         }
-        guard let ctx = context(), let request = try? AS2Request(head: head), let partner = ctx.partners[request.as2From],
-              let partnerConfig = config().partner(partner.partnerID) else {
+        let (ctx, request, partner) = (attribution.ctx, attribution.request, attribution.partner)
+        guard let partnerConfig = config().partner(partner.partnerID) else {
             body.writer?.abort()
             return .text(503, "the configuration changed while the request was read; send it again")
         }
@@ -168,7 +192,8 @@ public final class AS2Processor: Sendable {
             mdn = try AS2MDNFactory.build(request: request, disposition: disposition, micContent: micContent, plan: plan,
                                           identity: ctx.identity, detail: detail)
         }
-        let micText = micContent.map { "\(plan.micAlgorithm.hash($0).base64EncodedString()), \(plan.micSpelling)" }
+        // The MDN already carries the MIC; hash again only when no MDN was asked for.
+        let micText = mdn?.mic ?? micContent.map { "\(plan.micAlgorithm.hash($0).base64EncodedString()), \(plan.micSpelling)" }
         let anomalies = disposition.isPositive ? [] : ["\(anomalyCode(disposition)): \(detail ?? disposition.description)"]
         let exchange = AS2Exchange(
             id: id, partner: partnerIdentity, as2From: request.as2From, as2To: request.as2To, as2MessageID: request.messageID,
