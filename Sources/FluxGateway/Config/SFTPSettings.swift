@@ -1,4 +1,5 @@
 import FluxCore
+import FluxSFTP
 import Foundation
 import TOMLKit
 
@@ -81,9 +82,7 @@ public struct PartnerSFTPConfig: Sendable, Equatable {
                                   rejectOnClose: r.bool(t, "reject_on_close", prefix: "sftp") ?? false,
                                   maxFileSize: 120_000_000, quotaBytes: 1 << 30, quotaFiles: 1000)
         for (i, k) in c.authorizedKeys.enumerated() {
-            let parts = k.split(separator: " ")
-            if parts.count < 2 || !(parts[0].hasPrefix("ssh-") || parts[0].hasPrefix("ecdsa-") || parts[0].hasPrefix("sk-"))
-                || Data(base64Encoded: String(parts[1])) == nil {
+            if SSHPublicKey(authorizedKeysLine: k) == nil {
                 r.issue("sftp.authorized_keys[\(i)]", "is not an OpenSSH public key line (type base64 [comment]; options are not supported)")
             }
         }
@@ -100,11 +99,6 @@ public struct PartnerSFTPConfig: Sendable, Equatable {
         return c
     }
 
-    /// (type, base64) of each authorized key.
-    public var keys: [(type: String, base64: String)] {
-        authorizedKeys.compactMap { line in
-            let p = line.split(separator: " ")
-            return p.count >= 2 ? (String(p[0]), String(p[1])) : nil
-        }
-    }
+    /// The authorized keys, parsed as the SSH server compares them.
+    public var keys: Set<SSHPublicKey> { Set(authorizedKeys.compactMap { SSHPublicKey(authorizedKeysLine: $0) }) }
 }

@@ -7,7 +7,7 @@ import Synchronization
 /// Swapped whole on SIGHUP.
 public final class SFTPPartnerAuthenticator: SSHAuthenticator {
     struct Entry: Sendable {
-        var keys: Set<String>   // "type base64"
+        var keys: Set<SSHPublicKey>
         var passwordHash: String?
     }
     let partners: Mutex<[String: Entry]>
@@ -25,13 +25,13 @@ public final class SFTPPartnerAuthenticator: SSHAuthenticator {
         var out: [String: Entry] = [:]
         for p in config.partners {
             guard let s = p.sftp else { continue }
-            out[p.id] = Entry(keys: Set(s.keys.map { "\($0.type) \($0.base64)" }), passwordHash: s.passwordHash)
+            out[p.id] = Entry(keys: s.keys, passwordHash: s.passwordHash)
         }
         return out
     }
 
     public func authorize(user: String, key: SSHPublicKey, address: String) -> String? {
-        partners.withLock { $0[user]?.keys.contains("\(key.type) \(key.base64)") == true } ? user : nil
+        partners.withLock { $0[user]?.keys.contains(key) == true } ? user : nil
     }
 
     public func authorize(user: String, password: String, address: String) -> String? {
