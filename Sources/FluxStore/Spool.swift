@@ -58,21 +58,16 @@ public struct Spool: Sendable {
             buf.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
         guard fsync(fd) == 0 else { throw FluxError("spool-fsync", "fsync failed: \(errnoString())") }
-        let sha = Digest.hex(hasher.finalize())
-        let dir = "\(root)/\(sha.prefix(2))"
-        let dest = "\(dir)/\(sha)"
-        if FileManager.default.fileExists(atPath: dest) { return SpoolEntry(sha256: sha, size: size) }
-        if !FileManager.default.fileExists(atPath: dir) {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try Self.fsyncDirectory(root)
-        }
-        if link(source, dest) != 0 {
-            if errno == EEXIST { return SpoolEntry(sha256: sha, size: size) }
+        let entry = SpoolEntry(sha256: Digest.hex(hasher.finalize()), size: size)
+        do {
+            return try place(entry) { dest in
+                if link(source, dest) == 0 || errno == EEXIST { return nil }
+                return FluxError("spool-link", "cannot link into the spool: \(errnoString())")
+            }
+        } catch let e as FluxError where e.code == "spool-link" {
             // another filesystem (or no hard links): fall back to a copy
             return try store(file: source, maxBytes: maxBytes)
         }
-        try Self.fsyncDirectory(dir)
-        return SpoolEntry(sha256: sha, size: size)
     }
 
     /// Stores bytes already in memory (archive members, AS2 payloads).
@@ -96,22 +91,25 @@ public struct Spool: Sendable {
     /// Moves a complete, fsynced temp file under its hash (or drops it when that content is
     /// already stored) and makes the rename durable.
     func commit(tmp: String, sha: String, size: Int64) throws -> SpoolEntry {
-        let dir = "\(root)/\(sha.prefix(2))"
-        let dest = "\(dir)/\(sha)"
-        if FileManager.default.fileExists(atPath: dest) {
-            unlink(tmp)  // same content already durable: keep one copy
-            return SpoolEntry(sha256: sha, size: size)
+        defer { unlink(tmp) }  // a no-op once renamed; removes the duplicate otherwise
+        return try place(SpoolEntry(sha256: sha, size: size)) { dest in
+            rename(tmp, dest) == 0 ? nil : FluxError("spool-rename", "cannot move into the spool: \(errnoString())")
         }
+    }
+
+    /// Puts durable content at `spool/aa/<sha>` with `put` (rename or link), unless that content
+    /// is already stored, and fsyncs the directory that changed.
+    private func place(_ entry: SpoolEntry, put: (String) -> FluxError?) throws -> SpoolEntry {
+        let dir = "\(root)/\(entry.sha256.prefix(2))"
+        let dest = "\(dir)/\(entry.sha256)"
+        if FileManager.default.fileExists(atPath: dest) { return entry }
         if !FileManager.default.fileExists(atPath: dir) {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try Self.fsyncDirectory(root)
         }
-        guard rename(tmp, dest) == 0 else {
-            unlink(tmp)
-            throw FluxError("spool-rename", "cannot move into the spool: \(errnoString())")
-        }
+        if let error = put(dest) { throw error }
         try Self.fsyncDirectory(dir)
-        return SpoolEntry(sha256: sha, size: size)
+        return entry
     }
 
     static func writeAll(_ fd: Int32, _ chunk: UnsafeRawBufferPointer) throws {
