@@ -51,6 +51,7 @@ extension SQLiteStore {
     /// Seals a batch: writes its manifest, signs it as a whole (the lot is signed, BOI §160) and
     /// makes it ready in the queue.
     func seal(_ db: Database, batchID: String, reason: String, now: Date) throws {
+        CrashPoint.hit("batch.sealing")
         guard let b = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM batches WHERE id = ?"), arguments: [batchID]) else { return }
         let rows = try Row.fetchAll(db, sql: """
             SELECT i.* FROM batch_invoices bi JOIN invoices i ON i.id = bi.invoice_id WHERE bi.batch_id = ? ORDER BY bi.position

@@ -98,6 +98,7 @@ extension SQLiteStore {
                     fileName: doc.fileName, sha256: Digest.sha256Hex(doc.cdar), size: Int64(doc.cdar.count),
                     sender: gateway, receiver: sender, status: "sent", anomalies: [])))
             }
+            CrashPoint.hit("store.deposit.uncommitted")
             return (outcome, receipt, entries)
         }
     }

@@ -170,7 +170,9 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
     var token: String { (try? String(contentsOf: state.appendingPathComponent("keys/admin.token"), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" }
     var cert: String { state.appendingPathComponent("keys/gateway.cert.pem").path }
 
-    func start(environment: [String: String] = [:]) throws {
+    /// Starts the daemon and waits until it is ready; with `orExit`, also returns when it exits
+    /// first (a crash point armed for start-up recovery).
+    func start(environment: [String: String] = [:], orExit: Bool = false) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = ["serve", "--config", config]
@@ -182,7 +184,9 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
         p.standardError = log
         try p.run()
         process = p
-        try waitUntil(timeout: 30, "the gateway answers /readyz") { (try? self.http("GET", "/readyz").status) == 200 }
+        try waitUntil(timeout: 30, "the gateway answers /readyz") {
+            (orExit && !p.isRunning) || (try? self.http("GET", "/readyz").status) == 200
+        }
     }
 
     func signal(_ sig: Int32) {

@@ -162,6 +162,7 @@ public final class AS2Processor: Sendable {
             detail = f.detail
             security = f.partial
         }
+        CrashPoint.hit("as2.unwrapped")
         let plan = AS2MDNFactory.plan(for: request, signature: unwrapped?.signature)
         if let f = plan.failure {
             disposition = f
@@ -202,6 +203,7 @@ public final class AS2Processor: Sendable {
             mdn: mdn.map { StoredMDN(messageID: $0.messageID, headers: $0.headers.map { HeaderField($0.name, $0.value) }, body: $0.body) },
             mdnMode: mode, asyncURL: asyncURL)
         let result = try store.recordAS2(exchange, deposit: deposit)
+        CrashPoint.hit("as2.recorded")
         switch result {
         case .duplicate(let prev, let entries):
             // Lost a race with an identical resend that committed first.

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FluxCore
 import FluxStore
 import Foundation
 import Logging
@@ -65,6 +66,7 @@ public final class AsyncMDNService: Service, Sendable {
             } catch {
                 failure = "\(error)"
             }
+            if failure == nil { CrashPoint.hit("mdn.async.sent") }
             let attempts = p.attempts + 1
             let retryAt: Date? = attempts >= s.mdnMaxAttempts ? nil
                 : Date().addingTimeInterval(min(s.mdnRetryDelay * pow(2, Double(min(attempts - 1, 30))), s.mdnMaxRetryDelay))

@@ -31,7 +31,9 @@ public enum AdminServer {
             guard (1...1000).contains(max), (1...86400).contains(lease) else {
                 return json(["error": "bad-request", "message": "max must be 1...1000 and lease 1...86400 seconds"], status: .badRequest)
             }
-            return try encode(store.claim(max: max, lease: lease, consumer: consumer))
+            let claimed = try store.claim(max: max, lease: lease, consumer: consumer)
+            if !claimed.isEmpty { CrashPoint.hit("queue.claimed") }
+            return try encode(claimed)
         }
         v1.get("batches/:id/archive") { _, context in
             let id = try context.parameters.require("id")
@@ -49,7 +51,11 @@ public enum AdminServer {
             }
         }
         v1.post("batches/:id/ack") { _, context in
-            do { return try encode(store.ack(batchID: try context.parameters.require("id"))) } catch let e as FluxError { return errorResponse(e) }
+            do {
+                let acked = try store.ack(batchID: try context.parameters.require("id"))
+                CrashPoint.hit("queue.acked")
+                return try encode(acked)
+            } catch let e as FluxError { return errorResponse(e) }
         }
         v1.post("batches/:id/nack") { _, context in
             do { return try encode(store.nack(batchID: try context.parameters.require("id"))) } catch let e as FluxError { return errorResponse(e) }

@@ -53,6 +53,7 @@ public final class IntakeProcessor: Sendable {
             throw FluxError("claim", "cannot claim \(c.path): \(errnoString())")
         }
         try Spool.fsyncDirectory(claimDir)
+        CrashPoint.hit("intake.claimed")
         let trigger = c.path + ".ok"
         let result = try processClaimed(path: claimed, partner: c.partner, messageID: messageID, fileName: c.name, channel: "dropzone")
         unlink(trigger)  // trigger mode: the .ok has served its purpose (harmless elsewhere)
@@ -71,11 +72,13 @@ public final class IntakeProcessor: Sendable {
         // into the spool instead of copied. Files from drop zones may still have writers
         // elsewhere (extra directories), so they are copied.
         let entry = channel == "sftp" ? try spool.adopt(file: path) : try spool.store(file: path)
+        CrashPoint.hit("intake.spooled")
         let deposit = try makeDeposit(entry: entry, fileName: fileName, partner: partner.identity, messageID: messageID,
                                       channel: channel, receivedAt: receivedAt)
         let (outcome, receipt, journal) = try store.recordDeposit(deposit) { outcome in
             try composer().compose(outcome, deposit: deposit, now: Date())
         }
+        CrashPoint.hit("intake.committed")
         // Committed: the original may leave the drop zone now, and the receipt may go out.
         unlink(path)
         try? Spool.fsyncDirectory((path as NSString).deletingLastPathComponent)
@@ -111,6 +114,7 @@ public final class IntakeProcessor: Sendable {
         try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
         for doc in receipt.documents {
             try DurableFile.write(doc.signature, to: "\(outbox)/\(doc.fileName).p7s")
+            CrashPoint.hit("receipt.half-written")
             try DurableFile.write(doc.cdar, to: "\(outbox)/\(doc.fileName)")
         }
         try store.markReceiptDelivered(receipt.messageID)

@@ -31,6 +31,7 @@ final class SFTPUploadIntake: SFTPUploadHandler {
             try FileManager.default.createDirectory(atPath: claimDir, withIntermediateDirectories: true)
             guard rename(stagingPath, claimed) == 0 else { throw FluxError("claim", "cannot claim the upload: \(errnoString())") }
             try Spool.fsyncDirectory(claimDir)
+            CrashPoint.hit("sftp.claimed")
         } catch {
             logger.error("SFTP upload could not be handed to the intake", metadata: ["flux_company": "\(partner.id)", "flux_file": "\(name)", "error": "\(error)"])
             return "the upload could not be stored; try again later"
