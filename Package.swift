@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "FluxInvoice", dependencies: ["FluxCore", "CLibXML2", "CLibArchive", "CQPDF", "CFluxShims"], swiftSettings: strict),
         .target(name: "FluxMIME", dependencies: [], swiftSettings: strict),
         .target(name: "FluxAS2", dependencies: ["FluxCore", "FluxCrypto", "FluxMIME"], swiftSettings: strict),
-        .target(name: "FluxSFTP", dependencies: ["CLibSSH", "CFluxShims", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "FluxSFTP", dependencies: ["CLibSSH", "CFluxShims", "FluxCore", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(name: "FluxStore", dependencies: [
             "FluxCore", "FluxCrypto", "FluxInvoice", "CLibArchive", "CFluxShims",
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -11,6 +11,19 @@ import os
 import sys
 
 
+def put_checked(sftp, local: str, remote: str):
+    """sftp.put(), except that a failed CLOSE is an error: paramiko's SFTPFile.close() swallows
+    the server's status, and the CLOSE status is where the gateway says whether it took the file."""
+    import paramiko
+    f = sftp.open(remote, "wb")
+    with open(local, "rb") as src:
+        while chunk := src.read(32768):
+            f.write(chunk)
+    f.flush()
+    f._closed = True  # CLOSE is sent here, with its status checked
+    sftp._request(paramiko.sftp.CMD_CLOSE, f.handle)
+
+
 def with_paramiko(a):
     import paramiko
     t = paramiko.Transport(("127.0.0.1", a.port))
@@ -26,7 +39,7 @@ def with_paramiko(a):
         f.write(b"<Invoice>" + b"x" * 65536)
         f.flush()
         os._exit(9)   # no close, no goodbye: the connection just dies
-    sftp.put(a.put, a.remote)
+    put_checked(sftp, a.put, a.remote)
     st = sftp.stat("/inbox")
     assert st is not None
     sftp.close()

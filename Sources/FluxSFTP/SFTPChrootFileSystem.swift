@@ -1,3 +1,4 @@
+import FluxCore
 import Glibc
 
 /// The partner's virtual filesystem: `/` contains exactly `inbox` and `outbox`.
@@ -57,7 +58,7 @@ public final class SFTPChrootFileSystem {
         inbox: String, outbox: String, staging: String, quota: SFTPQuota,
         uploads: any SFTPUploadHandler,
         tempSuffixes: [String] = SFTPChrootFileSystem.defaultTempSuffixes,
-        freeSpace: @escaping FreeSpaceProbe = SFTPChrootFileSystem.statvfsFreeBytes
+        freeSpace: @escaping FreeSpaceProbe = DiskSpace.freeBytes
     ) {
         self.inboxDirectory = Self.absolute(inbox)
         self.outboxDirectory = Self.absolute(outbox)
@@ -74,13 +75,6 @@ public final class SFTPChrootFileSystem {
         if outboxFD >= 0 { Glibc.close(outboxFD) }
     }
 
-    /// `statvfs(2)`: `f_bavail * f_frsize`.
-    public static func statvfsFreeBytes(_ directory: String) -> Int64? {
-        var s = statvfs()
-        guard statvfs(directory, &s) == 0 else { return nil }
-        let (bytes, overflow) = UInt64(s.f_bavail).multipliedReportingOverflow(by: UInt64(s.f_frsize))
-        return overflow ? Int64.max : Int64(clamping: bytes)
-    }
 
     static func fileSystemStatus(_ directory: String) throws(SFTPFailure) -> statvfs {
         var s = statvfs()

@@ -288,7 +288,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
             if try cond() { return }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+        let log = String(decoding: (try? Data(contentsOf: logFile)) ?? Data(), as: UTF8.self)
         throw HarnessError(message: "timed out after \(timeout)s waiting for \(what); gateway log tail:\n\(log.suffix(3000))")
     }
 

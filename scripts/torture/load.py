@@ -124,9 +124,13 @@ def sftp_sender(a, stop: threading.Event, report: Report, template: bytes):
                 t.connect(username="acme", pkey=key)
                 s = paramiko.SFTPClient.from_transport(t)
                 s.get_channel().settimeout(15)
-                with s.open(f"/inbox/tort-sftp-{n:05d}.xml", "wb") as f:
-                    f.write(data)
-                # leaving the with-block sends CLOSE and raises unless the server said OK
+                f = s.open(f"/inbox/tort-sftp-{n:05d}.xml", "wb")
+                f.write(data)
+                f.flush()
+                # paramiko's close() swallows a failed status: send CLOSE here and check it,
+                # as the acknowledgement is the CLOSE status
+                f._closed = True
+                s._request(paramiko.sftp.CMD_CLOSE, f.handle)
                 ok = True
                 s.close()
             except Exception as e:  # noqa: BLE001

@@ -15,6 +15,13 @@ public struct AS2Response: Sendable {
     static func text(_ status: Int, _ message: String) -> AS2Response {
         AS2Response(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: Data((message + "\n").utf8))
     }
+
+    /// 503 + Retry-After: nothing was taken, the sender's retry will be (RFC 9110 §15.6.4).
+    static func unavailable(_ message: String, retryAfter: Int = 60) -> AS2Response {
+        var r = text(503, message)
+        r.headers.append(("Retry-After", "\(retryAfter)"))
+        return r
+    }
 }
 
 /// The received request: a small body in memory (`writer` nil: the worker writes head and body
@@ -59,8 +66,18 @@ public final class AS2Processor: Sendable {
     /// Continue`): the right path and method, an AS2 request for us from a known partner.
     /// Returns the refusal, or nil to go on.
     public func precheck(_ head: HTTPRequestHead, tlsFingerprint: String?) -> AS2Response? {
-        if case .failure(let refusal) = attribute(head, tlsFingerprint: tlsFingerprint) { return refusal }
-        return nil
+        switch attribute(head, tlsFingerprint: tlsFingerprint) {
+        case .failure(let refusal): return refusal
+        case .success(let a):
+            // The body, its decrypted payload and the records must all fit, with room to spare.
+            let free = DiskSpace.freeBytes(spool.root) ?? 0
+            if free < a.ctx.settings.minFreeDisk {
+                logger.error("AS2 message refused: the disk is almost full", metadata: [
+                    "as2_from": "\(a.request.as2From)", "free_bytes": "\(free)", "min_free_disk": "\(a.ctx.settings.minFreeDisk)"])
+                return .unavailable("insufficient storage: the gateway's disk is almost full; send the message again later")
+            }
+            return nil
+        }
     }
 
     /// A request attributed to a partner, with the configuration it was checked against.
@@ -130,11 +147,11 @@ public final class AS2Processor: Sendable {
             return try process(request, raw: raw, memory: body.memory, id: id, receivedAt: receivedAt, ctx: ctx,
                                partner: partner, identity: partnerConfig.identity)
         } catch {
-            // Attributed but not recorded (disk full, database down): a 500 tells the sender to
-            // retry later; no MDN can honestly be given for what is not durable.
+            // Attributed but not recorded (disk full, read-only or failing storage): nothing was
+            // taken, so no MDN can honestly be given; 503 + Retry-After asks for the resend.
             logger.error("AS2 request could not be recorded", metadata: ["as2_from": "\(request.as2From)", "message_id": "\(request.messageID)",
                                                                          "error": "\(error)"])
-            return .text(500, "the message could not be stored; send it again later (\(error))")
+            return .unavailable("the message could not be stored (temporary: \(error)); send it again later")
         }
     }
 

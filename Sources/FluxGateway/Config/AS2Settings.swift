@@ -36,11 +36,14 @@ public struct AS2Settings: Sendable, Equatable {
     public var mdnTimeout: Double
     /// Let async MDNs go to plain http:// URLs (tests, private links); https only otherwise.
     public var allowInsecureMDNURLs: Bool
+    /// Below this much free space in the state directory, new messages get 503 + Retry-After
+    /// before their body is read: a full disk must never be discovered half-way through a commit.
+    public var minFreeDisk: Int64 = 1 << 30
 
     static let knownKeys: Set<String> = [
         "listen", "path", "as2_id", "as2_ids", "tls_cert", "tls_key", "decryption_keys", "enabled", "max_body_size", "max_header_size",
         "max_connections", "request_timeout", "idle_timeout", "workers", "async_mdn_retry", "async_mdn_attempts", "async_mdn_timeout",
-        "async_mdn_max_retry_delay", "allow_http_mdn_urls",
+        "async_mdn_max_retry_delay", "allow_http_mdn_urls", "min_free_disk",
     ]
 
     static func load(_ a: TOMLTable, reader r: TOMLReader, stateDir: String) -> AS2Settings? {
@@ -90,6 +93,7 @@ public struct AS2Settings: Sendable, Equatable {
         if let b = r.bytes(a, "max_header_size", prefix: "as2") {
             if b < 1024 || b > 1 << 20 { r.issue("as2.max_header_size", "must be between 1KiB and 1MiB") } else { s.maxHeaderBytes = Int(b) }
         }
+        s.minFreeDisk = r.bytes(a, "min_free_disk", prefix: "as2") ?? s.minFreeDisk
         s.maxConnections = r.int(a, "max_connections", prefix: "as2", range: 1...100_000) ?? s.maxConnections
         s.workers = r.int(a, "workers", prefix: "as2", range: 1...256) ?? s.workers
         for (k, keyPath) in [("request_timeout", \AS2Settings.requestTimeout), ("idle_timeout", \.idleTimeout),

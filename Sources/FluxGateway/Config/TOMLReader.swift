@@ -73,8 +73,8 @@ final class TOMLReader {
     /// Byte sizes as "64MiB" or an integer.
     func bytes(_ t: TOMLTable, _ key: String, prefix: String = "") -> Int64? {
         guard let v = t[key] else { return nil }
-        if let i = v.int { return Int64(i) }
-        if let s = v.string, let b = ConfigValuesBridge.bytes(s) { return b }
+        if let i = v.int, i >= 0 { return Int64(i) }
+        if let s = v.string, let b = ConfigValuesBridge.bytes(s), b >= 0 { return b }
         issue(path(prefix, key), "must be a size such as \"64MiB\", \"1GB\" or a number of bytes")
         return nil
     }

@@ -123,7 +123,10 @@ public final class IntakeProcessor: Sendable {
     /// Start-up recovery: every claimed file is either committed (drop it) or not (process it
     /// under the same message id, so a crash never yields two messages for one file); every
     /// committed receipt not yet in an outbox is delivered.
-    public func recoverClaimed(targets: [WatchTarget], claimedBefore: Date? = nil) {
+    /// Returns how many claimed files are still waiting (failed again, or too young to touch).
+    @discardableResult
+    public func recoverClaimed(targets: [WatchTarget], claimedBefore: Date? = nil) -> Int {
+        var waiting = 0
         let config = configProvider()
         var dirs: [(String, String)] = []
         for t in targets {
@@ -140,7 +143,7 @@ public final class IntakeProcessor: Sendable {
                 if let limit = claimedBefore {
                     // ctime is the claim (rename) time; younger claims may still be in a worker
                     var st = stat()
-                    guard stat(path, &st) == 0, Double(st.st_ctim.tv_sec) < limit.timeIntervalSince1970 else { continue }
+                    guard stat(path, &st) == 0, Double(st.st_ctim.tv_sec) < limit.timeIntervalSince1970 else { waiting += 1; continue }
                 }
                 do {
                     if try store.messageExists(id) {
@@ -151,12 +154,14 @@ public final class IntakeProcessor: Sendable {
                         _ = try processClaimed(path: path, partner: partner, messageID: id, fileName: original, channel: "dropzone")
                     }
                 } catch {
-                    logger.error("recovery of a claimed file failed; it stays claimed and is retried at the next start",
+                    waiting += 1
+                    logger.error("recovery of a claimed file failed; it stays claimed and is retried",
                                  metadata: ["path": "\(path)", "error": "\(error)"])
                 }
             }
         }
         deliverPendingReceipts()
+        return waiting
     }
 
     /// Delivers committed receipts still missing from an outbox.

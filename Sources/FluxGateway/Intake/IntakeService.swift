@@ -40,6 +40,9 @@ public final class IntakeService: Service, Sendable {
     let inFlight = Mutex(Set<String>())
     /// Set once start-up recovery has run: `/readyz` answers ready after that.
     public let ready = Atomic<Bool>(false)
+    /// Set when a deposit failed (disk full, read-only or failing storage): the maintenance loop
+    /// then retries claimed files every few seconds instead of every 30 s.
+    public let retryNeeded = Atomic<Bool>(false)
 
     public init(processor: IntakeProcessor, quietPeriod: Double, concurrency: Int, targets: @escaping @Sendable () -> [WatchTarget], logger: Logger) {
         self.processor = processor
@@ -109,8 +112,9 @@ public final class IntakeService: Service, Sendable {
                 ])
             }
         } catch {
-            // The file stays claimed and is retried at the next start; say so loudly.
-            logger.error("deposit failed; the claimed file is kept and retried at restart",
+            // The file stays claimed (durable) and is retried; say so loudly.
+            retryNeeded.store(true, ordering: .relaxed)
+            logger.error("deposit failed; the claimed file is kept and retried",
                          metadata: ["flux_company": "\(c.partner)", "flux_file": "\(c.name)", "error": "\(error)"])
         }
     }
@@ -122,6 +126,7 @@ extension IntakeService {
             _ = try await Blocking.run { try self.processor.processClaimed(path: f.path, partner: f.partner, messageID: f.messageID,
                                                                            fileName: f.fileName, channel: f.channel) }
         } catch {
+            retryNeeded.store(true, ordering: .relaxed)
             logger.error("deposit failed; the claimed file is kept and retried", metadata: [
                 "flux_company": "\(f.partner)", "flux_file": "\(f.fileName)", "flux_channel": "\(f.channel)", "error": "\(error)"])
         }

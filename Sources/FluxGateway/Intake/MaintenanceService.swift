@@ -30,12 +30,19 @@ public struct MaintenanceService: Service {
             } catch {
                 logger.error("maintenance pass failed", metadata: ["error": "\(error)"])
             }
-            if Date().timeIntervalSince(lastRescan) >= 30 {
+            let sinceRescan = Date().timeIntervalSince(lastRescan)
+            let retrying = intake.retryNeeded.load(ordering: .relaxed)
+            if sinceRescan >= 30 || (sinceRescan >= 5 && retrying) {
                 intake.rescan()
                 // a deposit that failed (disk full, database busy...) stays claimed: retry it here
-                // rather than only at the next start; the message id makes a retry idempotent
+                // rather than only at the next start; the message id makes a retry idempotent.
+                // Younger claims may still be in a worker's hands (a retry would only be
+                // redundant: the commit checks the message id).
+                intake.retryNeeded.store(false, ordering: .relaxed)
                 let targets = intake.targets()
-                _ = try? await Blocking.run { processor.recoverClaimed(targets: targets, claimedBefore: Date().addingTimeInterval(-60)) }
+                let before = Date().addingTimeInterval(retrying ? -5 : -60)
+                let left = (try? await Blocking.run { processor.recoverClaimed(targets: targets, claimedBefore: before) }) ?? 1
+                if retrying && left > 0 { intake.retryNeeded.store(true, ordering: .relaxed) }
                 lastRescan = Date()
             }
             if let w = watchdog, Date().timeIntervalSince(lastWatchdog) >= w {

@@ -52,9 +52,18 @@ final class SFTPUploadIntake: SFTPUploadHandler {
             }
             return nil
         } catch {
-            // Claimed and durable: recovery will process it; the client's file is not lost.
-            logger.error("SFTP deposit failed; the claimed file is kept and retried", metadata: ["flux_company": "\(partner.id)", "error": "\(error)"])
-            return nil
+            // The client is waiting for the verdict. Committed after all (only the receipt
+            // failed): accepted, the receipt follows. Not committed (full disk, read-only
+            // database): the put fails and the file is dropped, so the client's retry is the
+            // only copy and nothing is taken twice.
+            if (try? store.messageExists(id)) == true {
+                logger.error("SFTP deposit recorded but its receipt failed; retried", metadata: ["flux_company": "\(partner.id)", "error": "\(error)"])
+                return nil
+            }
+            unlink(claimed)
+            logger.error("SFTP deposit refused: it could not be recorded", metadata: [
+                "flux_company": "\(partner.id)", "flux_file": "\(name)", "error": "\(error)"])
+            return "temporary failure: the deposit could not be recorded (\(error)); try again later"
         }
     }
 
