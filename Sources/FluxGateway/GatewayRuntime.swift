@@ -42,6 +42,7 @@ public enum GatewayRuntime {
         var services: [any Service] = [intake, maintenance]
         // AS2: keys and partner certificates parsed once, swapped whole on SIGHUP.
         let as2Box = Mutex<AS2Context?>(nil)
+        var as2Server: AS2Server?
         if let a = initial.as2 {
             let ctx = try AS2Context.load(initial, settings: a, identity: identity)
             as2Box.withLock { $0 = ctx }
@@ -49,7 +50,9 @@ public enum GatewayRuntime {
             let as2Processor = AS2Processor(spool: spool, store: store, intake: processor, context: { as2Box.withLock { $0 } },
                                             config: current, logger: logger, asyncQueued: { mdnSender.poke() })
             let pinned = initial.partners.contains { !($0.as2?.tlsClientCertificates.isEmpty ?? true) }
-            services.append(try AS2Server(settings: a, processor: as2Processor, requestClientCertificates: pinned, logger: logger))
+            let server = try AS2Server(settings: a, processor: as2Processor, requestClientCertificates: pinned, logger: logger)
+            as2Server = server
+            services.append(server)
             services.append(mdnSender)
         }
         let sftpService = try initial.sftp.map {
@@ -58,6 +61,7 @@ public enum GatewayRuntime {
         if let svc = sftpService { services.append(svc) }
         if let admin = initial.adminListen {
             services.append(AdminServer.build(address: admin, token: token, store: store, spool: spool,
+                                              maxConnections: initial.adminMaxConnections, requestTimeout: initial.adminRequestTimeout,
                                               ready: { intake.ready.load(ordering: .acquiring) }, logger: logger))
         }
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
@@ -65,6 +69,7 @@ public enum GatewayRuntime {
 
         // SIGHUP: reload partners (new drop zones, partner file) and the identity without
         // dropping anything in flight. An invalid new config is refused and the old one kept.
+        let reloadedAS2Server = as2Server
         signal(SIGHUP, SIG_IGN)
         let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         hup.setEventHandler {
@@ -74,12 +79,13 @@ public enum GatewayRuntime {
                 signerBox.withLock { $0 = newIdentity.signer }
                 composerBox.withLock { $0 = ReceiptComposer(signer: newIdentity.signer, gatewayName: fresh.gatewayName, gatewaySIREN: fresh.gatewaySIREN) }
                 if let a = fresh.as2 {
-                    // The listener's address and TLS certificate stay as started; keys, partners
-                    // and policies change now.
+                    // The listener's address stays as started; its TLS certificate (renewed
+                    // files or new paths), keys, partners and policies change now.
                     let ctx = try AS2Context.load(fresh, settings: a, identity: newIdentity)
+                    try reloadedAS2Server?.reloadTLS(cert: a.tlsCert, key: a.tlsKey)
                     as2Box.withLock { old in
                         var c = ctx
-                        if let o = old { c.settings.listen = o.settings.listen; c.settings.tlsCert = o.settings.tlsCert; c.settings.tlsKey = o.settings.tlsKey }
+                        if let o = old { c.settings.listen = o.settings.listen }
                         old = c
                     }
                 }

@@ -26,11 +26,16 @@ public struct Spool: Sendable {
         "\(root)/\(sha256.prefix(2))/\(sha256)"
     }
 
-    /// Streams the file at `source` into the spool.
+    /// Streams the regular file at `source` into the spool. A symlink is not followed and a
+    /// FIFO or device is not read (a drop zone may be writable by other local users).
     public func store(file source: String, maxBytes: Int64 = .max) throws -> SpoolEntry {
-        let input = open(source, O_RDONLY | O_CLOEXEC)
+        let input = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard input >= 0 else { throw FluxError("spool-read", "cannot open \(source): \(errnoString())") }
         defer { close(input) }
+        var st = stat()
+        guard fstat(input, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw FluxError("not-regular", "\(source) is not a regular file")
+        }
         return try store(maxBytes: maxBytes) { buf in
             let n = buf.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if n < 0 { throw FluxError("spool-read", "cannot read \(source): \(errnoString())") }

@@ -31,7 +31,8 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
     }
 
     init(maxInvoices: Int = 500, maxAge: String = "5m", quiet: String = "300ms", acmeCompletion: String = "close", schemas: Bool = false,
-         as2: Bool = false, as2Extra: String = "", sftp: Bool = false, sftpExtra: String = "", acmeSFTPExtra: String = "") throws {
+         as2: Bool = false, as2Extra: String = "", as2RequestTimeout: String = "10s", sftp: Bool = false, sftpExtra: String = "",
+         acmeSFTPExtra: String = "", adminExtra: String = "") throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("flux-it-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("etc/partners.d"), withIntermediateDirectories: true)
         adminPort = try Self.freePort()
@@ -42,6 +43,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
             name = "flux-gateway test"
             [admin]
             listen = "127.0.0.1:\(adminPort)"
+            \(adminExtra)
             [batching]
             max_invoices = \(maxInvoices)
             max_bytes = "64MiB"
@@ -114,7 +116,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
                 async_mdn_retry = "200ms"
                 async_mdn_timeout = "2s"
                 max_body_size = "2MiB"
-                request_timeout = "10s"
+                request_timeout = "\(as2RequestTimeout)"
                 \(as2Extra)
 
                 """.utf8))

@@ -1,4 +1,5 @@
 import FluxAS2
+import FluxCore
 import FluxCrypto
 import FluxStore
 import Foundation
@@ -15,7 +16,10 @@ import Synchronization
 public final class AS2Server: Service, Sendable {
     let settings: AS2Settings
     let processor: AS2Processor
-    let sslContext: NIOSSLContext?
+    /// The TLS context new connections get; replaced on SIGHUP (certificate renewal), while
+    /// connections already open keep the one they started with.
+    let sslContext: Mutex<NIOSSLContext?>
+    let tls: Bool
     let verifyClientCerts: Bool
     let logger: Logger
     let connections = Atomic<Int>(0)
@@ -29,16 +33,38 @@ public final class AS2Server: Service, Sendable {
         self.logger = logger
         self.verifyClientCerts = requestClientCertificates
         if let certPath = settings.tlsCert, let keyPath = settings.tlsKey {
-            let chain = try NIOSSLCertificate.fromPEMFile(certPath).map { NIOSSLCertificateSource.certificate($0) }
-            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem)))
-            tls.minimumTLSVersion = .tlsv12
-            // Ask for a client certificate only when some partner is pinned to one; which
-            // certificate belongs to whom is checked per partner once the request names it.
-            tls.certificateVerification = requestClientCertificates ? .optionalVerification : .none
-            sslContext = try NIOSSLContext(configuration: tls)
+            sslContext = Mutex(try Self.tlsContext(cert: certPath, key: keyPath, requestClientCertificates: requestClientCertificates))
+            tls = true
         } else {
-            sslContext = nil
+            sslContext = Mutex(nil)
+            tls = false
         }
+    }
+
+    /// TLS 1.2 and 1.3 only; for 1.2, ECDHE key exchange with AEAD ciphers only (no RSA key
+    /// transport, no CBC, no SHA-1 MACs): what current guidance (ANSSI, BSI TR-02102-2) keeps.
+    static let tls12Ciphers = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:"
+        + "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+    static func tlsContext(cert certPath: String, key keyPath: String, requestClientCertificates: Bool) throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMFile(certPath).map { NIOSSLCertificateSource.certificate($0) }
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem)))
+        tls.minimumTLSVersion = .tlsv12
+        tls.cipherSuites = tls12Ciphers
+        // Ask for a client certificate only when some partner is pinned to one; which
+        // certificate belongs to whom is checked per partner once the request names it.
+        tls.certificateVerification = requestClientCertificates ? .optionalVerification : .none
+        return try NIOSSLContext(configuration: tls)
+    }
+
+    /// Loads a renewed certificate and key (SIGHUP). Throws, keeping the current ones, when they
+    /// cannot be used; a listener started without TLS stays without (a restart changes that).
+    public func reloadTLS(cert: String?, key: String?) throws {
+        guard tls else { return }
+        guard let cert, let key else { throw FluxError("as2-tls", "the AS2 listener was started with TLS; tls_cert and tls_key cannot be removed by a reload") }
+        let fresh = try Self.tlsContext(cert: cert, key: key, requestClientCertificates: verifyClientCerts)
+        sslContext.withLock { $0 = fresh }
+        logger.notice("AS2 TLS certificate reloaded", metadata: ["cert": "\(cert)"])
     }
 
     public func run() async throws {
@@ -54,7 +80,7 @@ public final class AS2Server: Service, Sendable {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations
-                    if let ssl = self.sslContext {
+                    if let ssl = self.sslContext.withLock({ $0 }) {
                         if self.verifyClientCerts {
                             // Accept any presented certificate at the TLS layer: partners pin theirs.
                             try ops.addHandler(NIOSSLServerHandler(context: ssl, customVerificationCallback: { _, promise in
@@ -65,13 +91,13 @@ public final class AS2Server: Service, Sendable {
                         }
                     }
                     try ops.addHandler(IdleStateHandler(readTimeout: .milliseconds(Int64(settings.idleTimeout * 1000))))
-                    try ops.addHandler(AS2ConnectionHandler(server: self, pool: pool, tls: self.sslContext != nil))
+                    try ops.addHandler(AS2ConnectionHandler(server: self, pool: pool, tls: self.tls))
                 }
             }
         let channel = try await bootstrap.bind(host: settings.listen.host, port: settings.listen.port).get()
         boundPort.store(channel.localAddress?.port ?? 0, ordering: .releasing)
         logger.notice("AS2 listener ready", metadata: [
-            "listen": "\(settings.listen)", "path": "\(settings.path)", "tls": "\(sslContext != nil)", "as2_ids": "\(settings.as2IDs.joined(separator: ","))",
+            "listen": "\(settings.listen)", "path": "\(settings.path)", "tls": "\(tls)", "as2_ids": "\(settings.as2IDs.joined(separator: ","))",
         ])
         await withGracefulShutdownHandler {
             try? await channel.closeFuture.get()

@@ -2,13 +2,14 @@ import FluxCore
 import FluxStore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
 /// The admin HTTP listener: health, readiness, Prometheus metrics and the queue API.
 public enum AdminServer {
-    public static func build(address: ListenAddress, token: String, store: SQLiteStore, spool: Spool,
-                             ready: @escaping @Sendable () -> Bool, logger: Logger) -> some Service {
+    public static func build(address: ListenAddress, token: String, store: SQLiteStore, spool: Spool, maxConnections: Int = 64,
+                             requestTimeout: Double = 30, ready: @escaping @Sendable () -> Bool, logger: Logger) -> some Service {
         let router = Router()
         router.get("/healthz") { _, _ in json(["status": "ok"]) }
         router.get("/readyz") { _, _ in
@@ -62,7 +63,10 @@ public enum AdminServer {
         }
         var config = ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: "flux-gateway")
         config.serverName = "flux-gateway"
-        return Application(router: router, configuration: config, logger: logger)
+        let count = AdminConnectionCount()
+        let server = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [AdminConnectionGuard(count: count, max: maxConnections, timeout: requestTimeout, logger: logger)]))
+        return Application(router: router, server: server, configuration: config, logger: logger)
     }
 
     static func errorResponse(_ e: FluxError) -> Response {

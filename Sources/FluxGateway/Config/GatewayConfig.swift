@@ -39,6 +39,11 @@ public struct GatewayConfig: Sendable {
     public var gatewaySIREN: String?
     public var adminListen: ListenAddress?
     public var adminTokenFile: String
+    /// Admin connections open at once; more are closed at accept.
+    public var adminMaxConnections = 64
+    /// A request must arrive whole within this (from the connection's start, or from the
+    /// previous answer on a kept-alive connection): slowloris clients are cut off.
+    public var adminRequestTimeout: Double = 30
     public var batching: BatchPolicy
     public var limits: FluxLimits
     /// How long a file must stay unwritten after IN_CLOSE_WRITE in `close` mode.
@@ -111,8 +116,14 @@ extension GatewayConfig {
 
         var adminListen: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 9090)
         var tokenFile = "keys/admin.token"
+        var adminMaxConnections = 64
+        var adminRequestTimeout: Double = 30
         if let a = r.table(t, "admin") {
-            r.checkKnown(a, prefix: "admin", known: ["listen", "token_file", "enabled"])
+            r.checkKnown(a, prefix: "admin", known: ["listen", "token_file", "enabled", "max_connections", "request_timeout"])
+            adminMaxConnections = r.int(a, "max_connections", prefix: "admin", range: 1...10_000) ?? adminMaxConnections
+            if let v = r.seconds(a, "request_timeout", prefix: "admin") {
+                if v < 0.1 || v > 3600 { r.issue("admin.request_timeout", "must be between 100ms and 1h") } else { adminRequestTimeout = v }
+            }
             if let l = r.string(a, "listen", prefix: "admin") {
                 if let p = ListenAddress.parse(l) { adminListen = p } else { r.issue("admin.listen", "'\(l)' is not host:port") }
             }
@@ -201,10 +212,13 @@ extension GatewayConfig {
             issues += pr.issues
         }
         if !issues.isEmpty { throw ConfigError(issues: issues) }
-        return GatewayConfig(file: abs, stateDir: stateDir, identityKey: identityKey, identityCert: identityCert, generateIdentity: generate,
-                             gatewayName: name, gatewaySIREN: siren, adminListen: adminListen, adminTokenFile: tokenFile,
-                             batching: policy, limits: limits, quietPeriod: quiet, intakeConcurrency: concurrency,
-                             logLevel: logLevel, schemasDir: schemasDir, partners: partners, as2: as2, sftp: sftp)
+        var config = GatewayConfig(file: abs, stateDir: stateDir, identityKey: identityKey, identityCert: identityCert, generateIdentity: generate,
+                                   gatewayName: name, gatewaySIREN: siren, adminListen: adminListen, adminTokenFile: tokenFile,
+                                   batching: policy, limits: limits, quietPeriod: quiet, intakeConcurrency: concurrency,
+                                   logLevel: logLevel, schemasDir: schemasDir, partners: partners, as2: as2, sftp: sftp)
+        config.adminMaxConnections = adminMaxConnections
+        config.adminRequestTimeout = adminRequestTimeout
+        return config
     }
 
     static func absolute(_ path: String, relativeTo base: String) -> String {

@@ -44,6 +44,15 @@ public final class IntakeProcessor: Sendable {
     public func process(_ c: DropZoneCandidate) throws -> IntakeResult? {
         let config = configProvider()
         guard config.partner(c.partner) != nil else { return nil }
+        // Only regular files are deposits: a symlink planted in a drop zone must not make the
+        // gateway read (and spool) whatever it points to, nor a FIFO block a worker.
+        var st = stat()
+        guard lstat(c.path, &st) == 0 else { return nil }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            logger.warning("drop zone entry ignored: not a regular file (links, FIFOs and devices are never read)",
+                           metadata: ["flux_company": "\(c.partner)", "path": "\(c.path)"])
+            return nil
+        }
         let claimDir = Self.claimDirectory(for: c.directory, partner: c.partner, config: config)
         try FileManager.default.createDirectory(atPath: claimDir, withIntermediateDirectories: true)
         let messageID = UUID().uuidString.lowercased()
@@ -65,6 +74,13 @@ public final class IntakeProcessor: Sendable {
         let config = configProvider()
         guard let partner = config.partner(partnerID) else {
             logger.error("claimed file of an unknown partner left in place", metadata: ["path": "\(path)"])
+            return nil
+        }
+        var st = stat()
+        if lstat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
+            // Swapped for a link or a FIFO between the check and the claim: not a deposit.
+            unlink(path)
+            logger.error("claimed entry dropped: not a regular file", metadata: ["flux_company": "\(partnerID)", "path": "\(path)"])
             return nil
         }
         let receivedAt = Date()
