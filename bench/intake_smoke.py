@@ -15,6 +15,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--bin", default=str(repo / ".build/release/flux-gateway"))
 ap.add_argument("-n", type=int, default=1000)
 ap.add_argument("--timeout", type=float, default=300)
+ap.add_argument("--concurrency", type=int, default=2)
 ap.add_argument("--sequential", action="store_true", help="one deposit at a time: unloaded latency")
 ap.add_argument("--shared", default=os.environ.get("FLUX_SHARED", str(repo.parent / "shared")))
 a = ap.parse_args()
@@ -31,7 +32,7 @@ listen = "127.0.0.1:{port}"
 max_invoices = 500
 max_age = "10m"
 [intake]
-concurrency = 2
+concurrency = {a.concurrency}
 [logging]
 level = "warning"
 ''')

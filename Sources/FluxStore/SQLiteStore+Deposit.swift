@@ -10,15 +10,60 @@ extension SQLiteStore {
     /// `makeReceipt` from the final verdicts. Replaying a committed message id writes nothing and
     /// returns the stored receipt with `alreadyRecorded` set (the outcome then carries no items),
     /// which makes crash recovery idempotent.
-    public func recordDeposit(_ d: Deposit, now: Date = Date(),
+    ///
+    /// `presigned` is a receipt made (and signed) before the write lock from `predictOutcome`:
+    /// used when the verdicts reached in the transaction are the same, which is the rule (RSA
+    /// then runs on every core instead of one at a time under the lock); otherwise
+    /// `makeReceipt` signs the real ones here.
+    public func recordDeposit(_ d: Deposit, now: Date = Date(), presigned: (DepositOutcome, ReceiptFiles)? = nil,
                               makeReceipt: (DepositOutcome) throws -> ReceiptFiles) throws -> (DepositOutcome, ReceiptFiles, [JournalEntry]) {
         try pool.write { db in
             if let existing = try Self.receipt(db, messageID: d.messageID) {
                 let outcome = DepositOutcome(messageID: d.messageID, fluxAccepted: true, fluxAnomalies: [], items: [], sealedBatches: [], alreadyRecorded: true)
                 return (outcome, existing, [])
             }
-            return try writeDeposit(db, d, now: now, makeReceipt: makeReceipt)
+            return try writeDeposit(db, d, now: now) { outcome in
+                if let (predicted, receipt) = presigned, Self.sameVerdicts(predicted, outcome) { return receipt }
+                return try makeReceipt(outcome)
+            }
         }
+    }
+
+    /// The verdicts `recordDeposit` would reach now, read without the write lock (the duplicate
+    /// check against accepted invoices, and within the deposit itself).
+    public func predictOutcome(_ d: Deposit) throws -> DepositOutcome {
+        try pool.read { db in
+            var seen: Set<String> = []
+            var items: [ItemOutcome] = []
+            for item in d.items {
+                var anomalies = item.anomalies
+                let f = item.facts
+                if f.syntax.isInvoice, anomalies.isEmpty, let seller = f.seller, let number = f.number, let year = f.issueYear {
+                    let key = "\(seller.description)\u{0}\(number)\u{0}\(year)"
+                    let dup = seen.contains(key) ? d.messageID : try Self.acceptedDuplicate(db, seller: seller.description, number: number, year: year)
+                    if let dup { anomalies.append(Self.duplicateAnomaly(number: number, year: year, seller: seller.description, message: dup)) }
+                    else { seen.insert(key) }
+                }
+                items.append(ItemOutcome(invoiceID: "", name: item.name, facts: f, anomalies: anomalies))
+            }
+            return DepositOutcome(messageID: d.messageID, fluxAccepted: d.fluxAnomalies.isEmpty, fluxAnomalies: d.fluxAnomalies,
+                                  items: items, sealedBatches: [], alreadyRecorded: false)
+        }
+    }
+
+    static func sameVerdicts(_ a: DepositOutcome, _ b: DepositOutcome) -> Bool {
+        a.fluxAccepted == b.fluxAccepted && a.items.count == b.items.count
+            && zip(a.items, b.items).allSatisfy { $0.anomalies.map(\.description) == $1.anomalies.map(\.description) }
+    }
+
+    static func acceptedDuplicate(_ db: Database, seller: String, number: String, year: String) throws -> String? {
+        try String.fetchOne(try db.cachedStatement(sql: """
+            SELECT message_id FROM invoices WHERE seller_key = ? AND number = ? AND substr(issue_date, 1, 4) = ? AND status = 'accepted'
+            """), arguments: [seller, number, year])
+    }
+
+    static func duplicateAnomaly(number: String, year: String, seller: String, message: String) -> Anomaly {
+        Anomaly(rule: "FLUX-DUPLICATE", reasonCode: "DOUBLON", message: "invoice \(number) of \(year) from \(seller) was already accepted (message \(message))")
     }
 
     /// The body of `recordDeposit`, inside a transaction the caller holds (AS2 adds its own
@@ -47,11 +92,8 @@ extension SQLiteStore {
                 var anomalies = item.anomalies
                 let f = item.facts
                 if f.syntax.isInvoice, anomalies.isEmpty, let seller = f.seller, let number = f.number, let year = f.issueYear,
-                   let dup = try String.fetchOne(try db.cachedStatement(sql: """
-                        SELECT message_id FROM invoices WHERE seller_key = ? AND number = ? AND substr(issue_date, 1, 4) = ? AND status = 'accepted'
-                        """), arguments: [seller.description, number, year]) {
-                    anomalies.append(Anomaly(rule: "FLUX-DUPLICATE", reasonCode: "DOUBLON",
-                                             message: "invoice \(number) of \(year) from \(seller) was already accepted (message \(dup))"))
+                   let dup = try Self.acceptedDuplicate(db, seller: seller.description, number: number, year: year) {
+                    anomalies.append(Self.duplicateAnomaly(number: number, year: year, seller: seller.description, message: dup))
                 }
                 let invoiceID = UUID().uuidString.lowercased()
                 let accepted = anomalies.isEmpty

@@ -91,7 +91,11 @@ public final class IntakeProcessor: Sendable {
         CrashPoint.hit("intake.spooled")
         let deposit = try makeDeposit(entry: entry, fileName: fileName, partner: partner.identity, messageID: messageID,
                                       channel: channel, receivedAt: receivedAt)
-        let (outcome, receipt, journal) = try store.recordDeposit(deposit) { outcome in
+        // Signed before the write lock, from the verdicts as they stand; re-signed inside only
+        // if a concurrent deposit changed them (a duplicate committed in between).
+        let predicted = try store.predictOutcome(deposit)
+        let presigned = try composer().compose(predicted, deposit: deposit, now: Date())
+        let (outcome, receipt, journal) = try store.recordDeposit(deposit, presigned: (predicted, presigned)) { outcome in
             try composer().compose(outcome, deposit: deposit, now: Date())
         }
         CrashPoint.hit("intake.committed")
@@ -128,11 +132,14 @@ public final class IntakeProcessor: Sendable {
     public func deliver(_ receipt: ReceiptFiles, config: GatewayConfig) throws {
         let outbox = config.outbox(receipt.company)
         try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
+        // One write of the whole receipt: every file fsynced, signatures renamed in before their
+        // documents, one directory sync.
+        var files: [(data: Data, path: String)] = []
         for doc in receipt.documents {
-            try DurableFile.write(doc.signature, to: "\(outbox)/\(doc.fileName).p7s")
-            CrashPoint.hit("receipt.half-written")
-            try DurableFile.write(doc.cdar, to: "\(outbox)/\(doc.fileName)")
+            files.append((doc.signature, "\(outbox)/\(doc.fileName).p7s"))
+            files.append((doc.cdar, "\(outbox)/\(doc.fileName)"))
         }
+        try DurableFile.writeAll(files)
         try store.markReceiptDelivered(receipt.messageID)
     }
 
