@@ -54,7 +54,16 @@ def _init_worker(key, cert, server_cert):
     import logging
     logging.getLogger("pyas2lib").setLevel(logging.CRITICAL)
     _W["sender"] = as2peer.Sender(key, cert, server_cert)
-    _W["tmpl"] = as2peer.load_payload(None, None)[0]
+    _W["tmpl"] = padded(as2peer.load_payload(None, None)[0], int(os.environ.get("FLUX_BENCH_PAYLOAD_KB", "0")))
+
+
+def padded(invoice: bytes, kb: int) -> bytes:
+    """The sample invoice grown to about `kb` KB with a free-text note (BT-22), still valid CII."""
+    if kb * 1024 <= len(invoice):
+        return invoice
+    filler = (b"Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * (kb * 1024 // 57 + 1))[: kb * 1024 - len(invoice) - 80]
+    note = b"<ram:IncludedNote><ram:Content>" + filler + b"</ram:Content></ram:IncludedNote>"
+    return invoice.replace(b"</rsm:ExchangedDocument>", note + b"</rsm:ExchangedDocument>", 1)
 
 
 def _build_one(job):
@@ -308,7 +317,9 @@ def main() -> int:
     ap.add_argument("--build-procs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--json-out", help="also write the results as JSON here")
     ap.add_argument("--tmp-dir", help="parent of the scratch directory (peer keys and received payloads)")
+    ap.add_argument("--payload-kb", type=int, default=0, help="grow the invoice to about this many KB (0: the ~8 KB sample)")
     a = ap.parse_args()
+    os.environ["FLUX_BENCH_PAYLOAD_KB"] = str(a.payload_kb)  # read by the prebuild workers
     import logging
     logging.getLogger("pyas2lib").setLevel(logging.CRITICAL)
 

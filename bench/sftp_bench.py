@@ -16,6 +16,7 @@ run: a private one is started on a free loopback port). Everything stays on 127.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -130,6 +131,7 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=4)
     ap.add_argument("--cipher", default="aes128-gcm@openssh.com")
     ap.add_argument("--tmp-dir", default=None)
+    ap.add_argument("--json-out", help="also write the results as JSON here")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="sftp-bench-", dir=a.tmp_dir))
     procs = []
@@ -229,6 +231,9 @@ quota_files = 100000
     os_ = sum(r["small_files_s"] for r in o) / len(o)
     print(f"gateway / OpenSSH (mean of both passes): large file {g['big_mib_s'] / ob:.2f}x, small files {g['small_files_s'] / os_:.2f}x")
     print("(the gateway also fsyncs each upload and takes it through the intake: spool, inspection, journal, receipt)")
+    if a.json_out:
+        Path(a.json_out).write_text(json.dumps({"results": results, "cipher": a.cipher, "big_mib": a.big_mib, "small": a.small,
+                                                "small_kb": a.small_kb, "sessions": a.sessions}, indent=1))
     return 0
 
 
