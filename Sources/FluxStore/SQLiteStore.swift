@@ -94,8 +94,15 @@ public final class SQLiteStore: Sendable {
     }
 
     public func markReceiptDelivered(_ messageID: String, at: Date = Date()) throws {
+        try markReceiptsDelivered([messageID], at: at)
+    }
+
+    /// Several deliveries in one transaction (one commit, one WAL sync).
+    public func markReceiptsDelivered(_ messageIDs: [String], at: Date = Date()) throws {
+        guard !messageIDs.isEmpty else { return }
         try pool.write { db in
-            try db.execute(sql: "UPDATE receipts SET delivered_at = ? WHERE message_id = ?", arguments: [at.timeIntervalSince1970, messageID])
+            let statement = try db.cachedStatement(sql: "UPDATE receipts SET delivered_at = ? WHERE message_id = ?")
+            for id in messageIDs { try statement.execute(arguments: [at.timeIntervalSince1970, id]) }
         }
     }
 

@@ -146,7 +146,7 @@ extension GatewayConfig {
 
         var limits = FluxLimits()
         var quiet = 2.0
-        var concurrency = 2
+        var concurrency = 4
         if let i = r.table(t, "intake") {
             r.checkKnown(i, prefix: "intake", known: ["max_flux_size", "max_file_size", "max_entries", "max_compression_ratio", "quiet_period", "concurrency"])
             limits.maxFluxBytes = r.bytes(i, "max_flux_size", prefix: "intake") ?? limits.maxFluxBytes
@@ -156,7 +156,7 @@ extension GatewayConfig {
             if let q = r.seconds(i, "quiet_period", prefix: "intake") {
                 if q > 3600 { r.issue("intake.quiet_period", "must be at most 1h") } else { quiet = q }
             }
-            concurrency = r.int(i, "concurrency", prefix: "intake", range: 1...64) ?? concurrency
+            concurrency = r.int(i, "concurrency", prefix: "intake", range: 1...24) ?? concurrency
         }
 
         var schemasDir: String?

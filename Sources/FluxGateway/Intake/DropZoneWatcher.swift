@@ -211,6 +211,15 @@ enum WriterCheck {
         return procHasWriter(path: path)
     }
 
+    /// True only when a read lease proves that nobody holds the file open for writing (the
+    /// gateway owns the file): then its inode may become the spool's original without a copy.
+    static func provablyNoWriter(path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flux_try_read_lease(fd) == 0
+    }
+
     static func procHasWriter(path: String) -> Bool {
         guard let pids = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return false }
         let me = String(getpid())

@@ -2,6 +2,7 @@ import CFluxShims
 import FluxCore
 import Foundation
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
@@ -98,6 +99,7 @@ public final class IntakeService: Service, Sendable {
             self.watcher.stop()
             self.continuation.finish()
         }
+        processor.flushDeliveryMarks()
         logger.info("intake stopped: in-flight deposits finished")
     }
 
@@ -133,16 +135,23 @@ extension IntakeService {
     }
 }
 
-/// Runs blocking work (fsync, SQLite, libxml2) off the cooperative pool.
+/// Runs blocking work (fsync, SQLite, libxml2) off the cooperative pool, on threads of its own.
+/// Not a dispatch queue: libdispatch sizes its pool by the number of cores and cannot see a
+/// thread waiting in fsync(2), so on 2 cores two deposits at a time would wait on the disk while
+/// the CPUs idle. These threads overlap those waits (the filesystem journal then commits many
+/// fsyncs at once); `intake.concurrency` bounds how many deposits use them.
 public enum Blocking {
-    static let queue = DispatchQueue(label: "flux-blocking", attributes: .concurrent)
+    static let threads = 32
+    static let pool: NIOThreadPool = {
+        let p = NIOThreadPool(numberOfThreads: threads)
+        p.start()
+        return p
+    }()
 
     public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { cont in
-            queue.async {
-                lowerPriority()
-                cont.resume(with: Result { try body() })
-            }
+        try await pool.runIfActive {
+            lowerPriority()
+            return try body()
         }
     }
 
