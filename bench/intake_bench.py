@@ -76,6 +76,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--shared", default=os.environ.get("FLUX_SHARED", str(repo.parent / "shared")))
     ap.add_argument("--json-out")
+    ap.add_argument("--identity", choices=["rsa", "ec"], default="rsa",
+                    help="the receipts' signing key: the generated RSA-2048 evaluation identity, or an ECDSA P-256 one made here")
     a = ap.parse_args()
     root = pathlib.Path(tempfile.mkdtemp(prefix="flux-intake-bench-"))
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
@@ -87,6 +89,12 @@ listen = "127.0.0.1:{port}"
 [logging]
 level = "warning"
 ''')
+    if a.identity == "ec":
+        keys = root / "var/keys"
+        keys.mkdir(parents=True)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
+                        "-subj", "/CN=flux-gateway bench", "-keyout", str(keys / "gateway.key.pem"), "-out", str(keys / "gateway.cert.pem")],
+                       check=True, capture_output=True)
     (root / "etc/partners.d/bench.toml").write_text('name = "VENDEUR EXEMPLE SAS"\naddress = "1 rue X, Paris"\nsiren = "100000009"\n'
                                                      '[dropzone]\ncompletion = "rename"\n')
     staged = root / "staged"
