@@ -71,6 +71,12 @@ let package = Package(
         .testTarget(name: "FluxAS2Tests", dependencies: ["FluxAS2", "FluxMIME", "FluxCrypto", "FluxCore", "FluxTestSupport"], swiftSettings: strict),
         .testTarget(name: "FluxCoreTests", dependencies: ["FluxCore"], swiftSettings: strict),
         .testTarget(name: "FluxCryptoTests", dependencies: ["FluxCrypto", "FluxCore"], swiftSettings: strict),
+        // Allocation counts of the hot paths (no timing): the test executable exports malloc & co.
+        // so the counting allocator of CAllocationCounter sees every library's calls.
+        .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
+        .testTarget(name: "AllocationTests", dependencies: ["CAllocationCounter", "FluxMIME", "FluxInvoice", "FluxSFTP", "FluxCore"],
+                    swiftSettings: strict,
+                    linkerSettings: [.unsafeFlags(["malloc", "calloc", "realloc", "free"].flatMap { ["-Xlinker", "--export-dynamic-symbol=\($0)"] })]),
         .testTarget(name: "FluxInvoiceTests", dependencies: ["FluxInvoice", "FluxCore", "FluxTestSupport"], swiftSettings: strict),
         .testTarget(name: "FluxStoreTests", dependencies: ["FluxStore", "FluxCrypto", "FluxInvoice", "FluxCore", "FluxTestSupport", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["FluxGateway", "FluxStore", "FluxCrypto", "FluxCore", "FluxMIME", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
