@@ -70,7 +70,7 @@ public final class IntakeService: Service, Sendable {
     public func run() async throws {
         let t = targets()
         try watcher.setTargets(t)
-        try await Blocking.run { self.processor.recoverClaimed(targets: t) }
+        _ = try await Blocking.run { self.processor.recoverClaimed(targets: t) }
         ready.store(true, ordering: .releasing)
         watcher.start()
         await withGracefulShutdownHandler {
