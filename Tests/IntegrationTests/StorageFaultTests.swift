@@ -105,12 +105,18 @@ struct StorageFaultTests {
         // Space comes back: everything goes through without a restart.
         try FileManager.default.removeItem(atPath: filler)
         _ = try g.waitForReceipts("dz-full.xml.", count: 2, timeout: 30)
-        let resent = try Self.as2(g, messageID: "<disk-1@acme.test>", number: "DISK-AS2-1")
-        #expect(Self.disposition(resent).hasSuffix("processed"), "\(resent)")
-        let again = try Self.sftpPut(g, invoiceFile, remote: "/inbox/sftp-full.xml")
+        try Self.expectRecovered(g, messageID: "<disk-1@acme.test>", number: "DISK-AS2-1", sftp: invoiceFile, remote: "sftp-full.xml")
+    }
+
+    /// After the fault: the refused AS2 message and SFTP upload go through when sent again,
+    /// nothing half-written is left, the journal and the database check out.
+    static func expectRecovered(_ g: GatewayHarness, messageID: String, number: String, sftp file: URL, remote: String) throws {
+        let resent = try as2(g, messageID: messageID, number: number)
+        #expect(disposition(resent).hasSuffix("processed"), "\(resent)")
+        let again = try sftpPut(g, file, remote: "/inbox/\(remote)")
         #expect(again.status == 0, "\(again.out)")
-        _ = try g.waitForReceipts("sftp-full.xml.", count: 2)
-        #expect(Self.leftovers(g.state).isEmpty, "\(Self.leftovers(g.state))")
+        _ = try g.waitForReceipts("\(remote).", count: 2)
+        #expect(leftovers(g.state).isEmpty, "\(leftovers(g.state))")
         let verify = try g.cli(["journal", "verify"])
         #expect(verify.status == 0, "\(verify.out)")
         #expect(try g.db().read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
@@ -147,15 +153,6 @@ struct StorageFaultTests {
 
         try chattr("-i")
         restored = true
-        let resent = try Self.as2(g, messageID: "<ro-1@acme.test>", number: "RO-AS2-1")
-        #expect(Self.disposition(resent).hasSuffix("processed"), "\(resent)")
-        let again = try Self.sftpPut(g, invoiceFile, remote: "/inbox/sftp-ro.xml")
-        #expect(again.status == 0, "\(again.out)")
-        _ = try g.waitForReceipts("sftp-ro.xml.", count: 2)
-        #expect(Self.leftovers(g.state).isEmpty, "\(Self.leftovers(g.state))")
-        let verify = try g.cli(["journal", "verify"])
-        #expect(verify.status == 0, "\(verify.out)")
-        #expect(try g.db().read { try String.fetchOne($0, sql: "PRAGMA integrity_check") } == "ok")
-        #expect(g.stop() == 0)
+        try Self.expectRecovered(g, messageID: "<ro-1@acme.test>", number: "RO-AS2-1", sftp: invoiceFile, remote: "sftp-ro.xml")
     }
 }
