@@ -266,7 +266,9 @@ final class SSHConnection {
     private func authenticate(user: String, password: String) -> Int32 {
         guard !authenticated, closeRequest == nil, acceptUserName(user) else { return SSH_AUTH_DENIED.rawValue }
         let knownUser = server.authenticator.isKnownUser(user)
-        if knownUser, let partner = server.authenticator.authorize(user: user, password: password, address: address) {
+        // Asked even for an unknown user: the authenticator spends the same hashing time either
+        // way, so the answer's delay does not tell which partner ids exist.
+        if let partner = server.authenticator.authorize(user: user, password: password, address: address), knownUser {
             return loginSucceeded(user: user, partner: partner, method: .password, fingerprint: nil)
         }
         reportFailure(user: user, method: .password, fingerprint: nil, knownUser: knownUser)

@@ -35,7 +35,14 @@ public final class SFTPPartnerAuthenticator: SSHAuthenticator {
     }
 
     public func authorize(user: String, password: String, address: String) -> String? {
-        guard let hash = partners.withLock({ $0[user]?.passwordHash }) else { return nil }
+        let (own, any) = partners.withLock { p in (p[user]?.passwordHash, p.values.lazy.compactMap(\.passwordHash).first) }
+        guard let hash = own else {
+            // Unknown user, or a partner without a password: hash anyway (against some
+            // partner's hash, so the same algorithm and cost) and refuse, so that the time taken
+            // does not reveal which partner ids exist.
+            if let any { _ = PasswordHash.verify(password, hash: any) }
+            return nil
+        }
         return PasswordHash.verify(password, hash: hash) ? user : nil
     }
 

@@ -46,6 +46,12 @@ public struct GatewayIdentity: Sendable {
     /// The admin bearer token, generated (random, 0600) when its file is missing.
     public static func adminToken(_ config: GatewayConfig, logger: Logger) throws -> String {
         if let s = try? String(contentsOfFile: config.adminTokenFile, encoding: .utf8) {
+            var st = stat()
+            if stat(config.adminTokenFile, &st) == 0, st.st_mode & 0o077 != 0 {
+                // Readable by others: whoever reads it can claim and acknowledge batches.
+                logger.warning("the admin token file is readable by other users; chmod 600 it",
+                               metadata: ["file": "\(config.adminTokenFile)", "mode": "\(String(st.st_mode & 0o777, radix: 8))"])
+            }
             let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
             if t.count >= 16 { return t }
             throw FluxError("admin-token", "the admin token in \(config.adminTokenFile) is shorter than 16 characters")
