@@ -70,9 +70,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
             func pub(_ n: String) throws -> String {
                 try String(contentsOf: keys.appendingPathComponent(n + ".pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            let handle = try FileHandle(forWritingTo: root.appendingPathComponent("etc/gateway.toml"))
-            handle.seekToEndOfFile()
-            handle.write(Data("""
+            try appendConfig("""
 
                 [sftp]
                 listen = "127.0.0.1:\(sftpPort)"
@@ -80,8 +78,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
                 min_free_disk = "1MiB"
                 \(sftpExtra)
 
-                """.utf8))
-            try handle.close()
+                """)
             acmeSFTP = """
                 [sftp]
                 authorized_keys = ["\(try pub("acme_ed25519"))", "\(try pub("acme_rsa"))"]
@@ -104,9 +101,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
                                                          "-out", certs.appendingPathComponent("\(name).cert.pem").path])
                 guard r.status == 0 else { throw HarnessError(message: "openssl req: \(r.out)") }
             }
-            let handle = try FileHandle(forWritingTo: root.appendingPathComponent("etc/gateway.toml"))
-            handle.seekToEndOfFile()
-            handle.write(Data("""
+            try appendConfig("""
 
                 [as2]
                 listen = "127.0.0.1:\(as2Port)"
@@ -119,8 +114,7 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
                 request_timeout = "\(as2RequestTimeout)"
                 \(as2Extra)
 
-                """.utf8))
-            try handle.close()
+                """)
             // acme: lenient (any combination may be sent); globex: signed and encrypted with modern algorithms only.
             acmeAS2 = """
                 [as2]
@@ -158,6 +152,14 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
             \(globexAS2)
             \(globexSFTP)
             """.write(to: root.appendingPathComponent("etc/partners.d/globex.toml"), atomically: true, encoding: .utf8)
+    }
+
+    /// Adds a section to gateway.toml (the listeners a test asked for).
+    func appendConfig(_ text: String) throws {
+        let handle = try FileHandle(forWritingTo: root.appendingPathComponent("etc/gateway.toml"))
+        defer { try? handle.close() }
+        handle.seekToEndOfFile()
+        handle.write(Data(text.utf8))
     }
 
     deinit {
