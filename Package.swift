@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "CFluxShims", dependencies: ["COpenSSL", "CLibXML2", "CLibArchive", "CZlib"]),
         .target(name: "FluxCore", dependencies: [], swiftSettings: strict),
         .target(name: "FluxCrypto", dependencies: ["FluxCore", "COpenSSL", "CFluxShims", "CZlib"], swiftSettings: strict),
-        .target(name: "FluxInvoice", dependencies: ["FluxCore", "CLibXML2", "CLibArchive", "CQPDF", "CFluxShims"], swiftSettings: strict),
+        .target(name: "FluxInvoice", dependencies: ["FluxCore", "CLibXML2", "CLibArchive", "CQPDF", "CFluxShims", "CZlib"], swiftSettings: strict),
         .target(name: "FluxMIME", dependencies: [], swiftSettings: strict),
         .target(name: "FluxAS2", dependencies: ["FluxCore", "FluxCrypto", "FluxMIME"], swiftSettings: strict),
         .target(name: "FluxSFTP", dependencies: ["CLibSSH", "CFluxShims", "FluxCore", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),

@@ -5,3 +5,7 @@
 int flux_zlib_inflate_init(void *stream) {
     return inflateInit((z_stream *)stream);
 }
+
+int flux_zlib_inflate_init_raw(void *stream) {
+    return inflateInit2((z_stream *)stream, -15);
+}

@@ -21,7 +21,7 @@ public enum ArchiveReader {
         case .zip:
             archive_read_support_format_zip(a)
         }
-        let compressedSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
+        let compressedSize = FileSize.of(path) ?? 0
         guard archive_read_open_filename(a, path, 64 * 1024) == ARCHIVE_OK else {
             throw FluxError("IRR_EXTRAC", "the \(format.rawValue) archive cannot be opened: \(errorString(a))")
         }

@@ -1,3 +1,4 @@
+import FluxCore
 import Foundation
 
 // CDAR D22B receipts ("cycle de vie", CDV) that the gateway writes back to a partner for every
@@ -192,7 +193,7 @@ public enum CDARReceiptBuilder {
     /// or nil when the reason is dropped. Codes outside the CDV list for that status are mapped
     /// (501: DSE flux-level codes to file-level ones; 213: to REJ_SEMAN).
     public static func emittedReasonCode(_ code: String, status: String) -> String? {
-        let code = code.trimmingCharacters(in: .whitespacesAndNewlines)
+        let code = code.trimmedWhitespace
         switch status {
         case "501":
             if allowed501.contains(code) { return code }
@@ -376,7 +377,7 @@ public enum CDARReceiptBuilder {
 
     static func statuses(_ reasons: [CDARReason], status: String) -> [(code: String, text: String)] {
         reasons.compactMap { reason in
-            let original = reason.code.trimmingCharacters(in: .whitespacesAndNewlines)
+            let original = reason.code.trimmedWhitespace
             guard let code = emittedReasonCode(original, status: status) else { return nil }
             if code == original || original.isEmpty { return (code, reason.text) }
             return (code, reason.text.isEmpty ? original : original + ": " + reason.text)
@@ -408,7 +409,7 @@ public enum CDARReceiptBuilder {
     // MARK: - Values
 
     static func nonEmpty(_ s: String?) -> String? {
-        guard let t = s?.trimmingCharacters(in: .whitespacesAndNewlines), !t.isEmpty else { return nil }
+        guard let t = s?.trimmedWhitespace, !t.isEmpty else { return nil }
         return t
     }
 

@@ -1,3 +1,4 @@
+import FluxCore
 import Foundation
 
 /// The profile an invoice claims in BT-24 (specification identifier), read as a Factur-X /
@@ -24,7 +25,7 @@ public enum FacturXProfile: String, Sendable, Codable, Equatable, CaseIterable {
 
     /// Reads BT-24. Matching is exact on the known ids (trimmed), then by family.
     public static func from(guideline: String?) -> FacturXProfile {
-        guard let raw = guideline?.trimmingCharacters(in: .whitespacesAndNewlines), !raw.isEmpty else { return .other }
+        guard let raw = guideline?.trimmedWhitespace, !raw.isEmpty else { return .other }
         switch raw {
         case "urn:factur-x.eu:1p0:minimum": return .minimum
         case "urn:factur-x.eu:1p0:basicwl": return .basicWL

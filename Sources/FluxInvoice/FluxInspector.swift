@@ -80,7 +80,7 @@ public struct FluxInspector: Sendable {
     }
 
     func inspect(path: String, fileName: String, sink: ItemSink) -> FluxReport {
-        let size = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
+        let size = FileSize.of(path) ?? 0
         if size == 0 {
             return .refused("unknown", Anomaly(rule: "FLUX-EMPTY", reasonCode: "IRR_VIDE_F", message: "the file '\(fileName)' is empty"))
         }
@@ -250,8 +250,19 @@ public struct FluxInspector: Sendable {
     }
 
     static func head(path: String, count: Int) -> [UInt8] {
-        guard let fh = FileHandle(forReadingAtPath: path) else { return [] }
-        defer { try? fh.close() }
-        return [UInt8]((try? fh.read(upToCount: count)) ?? Data())
+        // POSIX, not FileHandle: its read(upToCount:) was 4% of `validate`'s profile.
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, count - filled) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            filled += n
+        }
+        bytes.removeLast(count - filled)
+        return bytes
     }
 }

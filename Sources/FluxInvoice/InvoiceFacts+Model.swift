@@ -7,7 +7,7 @@ extension InvoiceFacts {
     public init(model m: InvoiceModel) {
         self.init(syntax: m.syntax)
         func t(_ s: String?) -> String? {
-            guard let v = s?.trimmingCharacters(in: .whitespacesAndNewlines), !v.isEmpty else { return nil }
+            guard let v = s?.trimmedWhitespace, !v.isEmpty else { return nil }
             return v
         }
         number = t(m.number)

@@ -1,5 +1,6 @@
 import CFluxShims
 import CLibXML2
+import FluxCore
 import Foundation
 
 /// Evaluates XPath 1.0 expressions against one `XMLDoc`; owns its libxml2 context.
@@ -35,13 +36,13 @@ public final class XPathEvaluator {
                 guard let node = set.pointee.nodeTab[i], let content = xmlNodeGetContent(node) else { continue }
                 let s = String(cString: UnsafeRawPointer(content).assumingMemoryBound(to: CChar.self))
                 flux_xml_free(content)
-                let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
+                let t = s.trimmedWhitespace
                 if !t.isEmpty { out.append(t) }
             }
             return out
         case XPATH_STRING:
             guard let s = obj.pointee.stringval else { return [] }
-            let t = String(cString: UnsafeRawPointer(s).assumingMemoryBound(to: CChar.self)).trimmingCharacters(in: .whitespacesAndNewlines)
+            let t = String(cString: UnsafeRawPointer(s).assumingMemoryBound(to: CChar.self)).trimmedWhitespace
             return t.isEmpty ? [] : [t]
         case XPATH_NUMBER:
             return [String(obj.pointee.floatval)]

@@ -6,3 +6,7 @@
 /// inflateInit is a macro over inflateInit_ (which checks the header version and sizeof(z_stream)).
 /// `stream` is a zeroed z_stream; returns Z_OK on success.
 int flux_zlib_inflate_init(void *stream);
+
+/// inflateInit2 with windowBits -15: raw deflate, no zlib header or Adler-32 trailer (the
+/// caller checks those itself). Returns Z_OK on success.
+int flux_zlib_inflate_init_raw(void *stream);
