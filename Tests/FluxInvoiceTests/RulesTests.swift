@@ -242,4 +242,16 @@ struct RulesTests {
         let a = try #require(r.errors.first { $0.rule == "BR-25" })
         #expect(a.location == "/ubl:Invoice/cac:InvoiceLine[2]")
     }
+
+    @Test("a rule failing on every line is listed 10 times, then summed up once")
+    func findingsPerRuleAreCapped() throws {
+        let open = "<ram:IncludedSupplyChainTradeLineItem>", close = "</ram:IncludedSupplyChainTradeLineItem>"
+        let start = try #require(Self.cii.range(of: open)), end = try #require(Self.cii.range(of: close))
+        let badLine = Self.cii[start.lowerBound..<end.upperBound].replacingOccurrences(of: "unitCode=\"DAY\"", with: "unitCode=\"ZZQ\"")
+        let xml = Self.cii[..<start.lowerBound] + String(repeating: badLine, count: 41) + Self.cii[end.upperBound...]
+        let findings = try check(String(xml)).errors.filter { $0.rule == "BR-CL-23" }
+        #expect(findings.count == RuleContext.maxListedPerRule + 1)
+        #expect(findings.prefix(10).allSatisfy { $0.location != nil })
+        #expect(findings.last?.message == "31 more findings of BR-CL-23 not listed (41 in all)")
+    }
 }

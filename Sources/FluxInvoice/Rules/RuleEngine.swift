@@ -30,6 +30,7 @@ enum RuleEngine {
     static func run(model: InvoiceModel, facts: ExtractionFacts) -> (errors: [Anomaly], warnings: [Anomaly]) {
         let ctx = RuleContext(model: model, facts: facts)
         for f in families { f.run(ctx) }
+        ctx.summariseSuppressed()
         return (ctx.errors, ctx.warnings)
     }
 }
@@ -51,6 +52,14 @@ final class RuleContext {
     let paths: RulePaths
     private(set) var errors: [Anomaly] = []
     private(set) var warnings: [Anomaly] = []
+    /// Findings per rule id (errors and warnings counted apart), to cap each rule's list.
+    private var counts: [String: (error: Int, warning: Int, reason: RejectReason)] = [:]
+
+    /// At most this many findings of one rule are listed in full; the rest are counted and
+    /// summed up in one more finding of the same id. A 100,000-line invoice with the same fault
+    /// on every line gives 11 findings, not 100,000 (memory, receipts and journal stay bounded),
+    /// and the set of rule ids reported is unchanged.
+    static let maxListedPerRule = 10
 
     init(model: InvoiceModel, facts: ExtractionFacts) {
         self.model = model
@@ -61,12 +70,31 @@ final class RuleContext {
 
     /// An error: the invoice is rejected.
     func fail(_ rule: String, _ reason: RejectReason, _ message: @autoclosure () -> String, at location: @autoclosure () -> String?) {
+        let n = (counts[rule]?.error ?? 0) + 1
+        counts[rule, default: (0, 0, reason)].error = n
+        guard n <= Self.maxListedPerRule else { return }
         errors.append(Anomaly(rule: rule, reasonCode: reason.rawValue, message: message(), location: location()))
     }
 
     /// A warning: reported, does not reject.
     func warn(_ rule: String, _ reason: RejectReason, _ message: @autoclosure () -> String, at location: @autoclosure () -> String?) {
+        let n = (counts[rule]?.warning ?? 0) + 1
+        counts[rule, default: (0, 0, reason)].warning = n
+        guard n <= Self.maxListedPerRule else { return }
         warnings.append(Anomaly(rule: rule, reasonCode: reason.rawValue, message: message(), location: location()))
+    }
+
+    /// One closing finding per capped rule: how many were left out.
+    func summariseSuppressed() {
+        let cap = Self.maxListedPerRule
+        for (rule, c) in counts.sorted(by: { $0.key < $1.key }) {
+            if c.error > cap {
+                errors.append(Anomaly(rule: rule, reasonCode: c.reason.rawValue, message: "\(c.error - cap) more findings of \(rule) not listed (\(c.error) in all)", location: nil))
+            }
+            if c.warning > cap {
+                warnings.append(Anomaly(rule: rule, reasonCode: c.reason.rawValue, message: "\(c.warning - cap) more findings of \(rule) not listed (\(c.warning) in all)", location: nil))
+            }
+        }
     }
 }
 
