@@ -78,6 +78,7 @@ def main() -> int:
     ap.add_argument("--json-out")
     ap.add_argument("--identity", choices=["rsa", "ec"], default="rsa",
                     help="the receipts' signing key: the generated RSA-2048 evaluation identity, or an ECDSA P-256 one made here")
+    ap.add_argument("--concurrency", type=int, help="[intake] concurrency of the gateway (default: its own default)")
     a = ap.parse_args()
     root = pathlib.Path(tempfile.mkdtemp(prefix="flux-intake-bench-"))
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
@@ -88,7 +89,7 @@ state_dir = "../var"
 listen = "127.0.0.1:{port}"
 [logging]
 level = "warning"
-''')
+''' + (f"[intake]\nconcurrency = {a.concurrency}\n" if a.concurrency else ""))
     if a.identity == "ec":
         keys = root / "var/keys"
         keys.mkdir(parents=True)
