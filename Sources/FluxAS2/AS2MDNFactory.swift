@@ -1,3 +1,4 @@
+import FluxCore
 import FluxCrypto
 import FluxMIME
 import Foundation
@@ -76,7 +77,7 @@ public enum AS2MDNFactory {
         } else {
             (contentType, body) = MDNBuilder.unsigned(report: report)
         }
-        let messageID = "<\(UUID().uuidString.lowercased())@\(sanitize(ourID))>"
+        let messageID = "<\(RandomID.uuid())@\(sanitize(ourID))>"
         let headers: [(name: String, value: String)] = [
             ("AS2-Version", "1.2"),
             ("AS2-From", quoteID(ourID)),

@@ -18,7 +18,7 @@ public enum DurableFile {
         do {
             for f in files {
                 precondition((f.path as NSString).deletingLastPathComponent == dir, "writeAll: one directory")
-                let tmp = "\(dir)/.\((f.path as NSString).lastPathComponent).\(UUID().uuidString).tmp"
+                let tmp = "\(dir)/.\((f.path as NSString).lastPathComponent).\(RandomID.uuid()).tmp"
                 let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
                 guard fd >= 0 else { throw FluxError("write", "cannot create \(tmp): \(errnoString())") }
                 temps.append(tmp)

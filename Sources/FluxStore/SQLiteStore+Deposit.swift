@@ -29,6 +29,41 @@ extension SQLiteStore {
         }
     }
 
+    /// Records several deposits in one transaction, each in its own savepoint: one commit (one
+    /// WAL fsync) for the group instead of one each, which is what `DepositCommitter` batches
+    /// concurrent deposits for. A deposit that fails rolls back its savepoint only and gets its
+    /// error; if the commit itself fails, every deposit of the group gets that error and none
+    /// is recorded. Each result is what `recordDeposit` would have returned for it.
+    public func recordDeposits(_ requests: [DepositCommitRequest], now: @Sendable () -> Date = { Date() }) throws -> [Result<RecordedDeposit, any Error>] {
+        try pool.write { db in
+            var results: [Result<RecordedDeposit, any Error>] = []
+            results.reserveCapacity(requests.count)
+            for r in requests {
+                var recorded: RecordedDeposit?
+                do {
+                    try db.inSavepoint {
+                        if let existing = try Self.receipt(db, messageID: r.deposit.messageID) {
+                            let outcome = DepositOutcome(messageID: r.deposit.messageID, fluxAccepted: true, fluxAnomalies: [], items: [],
+                                                         sealedBatches: [], alreadyRecorded: true)
+                            recorded = RecordedDeposit(outcome: outcome, receipt: existing, journal: [])
+                            return .commit
+                        }
+                        let (o, rc, j) = try writeDeposit(db, r.deposit, now: now()) { outcome in
+                            if let (predicted, receipt) = r.presigned, Self.sameVerdicts(predicted, outcome) { return receipt }
+                            return try r.makeReceipt(outcome)
+                        }
+                        recorded = RecordedDeposit(outcome: o, receipt: rc, journal: j)
+                        return .commit
+                    }
+                    results.append(.success(recorded!))
+                } catch {
+                    results.append(.failure(error))
+                }
+            }
+            return results
+        }
+    }
+
     /// The verdicts `recordDeposit` would reach now, read without the write lock (the duplicate
     /// check against accepted invoices, and within the deposit itself).
     public func predictOutcome(_ d: Deposit) throws -> DepositOutcome {
@@ -95,7 +130,7 @@ extension SQLiteStore {
                    let dup = try Self.acceptedDuplicate(db, seller: seller.description, number: number, year: year) {
                     anomalies.append(Self.duplicateAnomaly(number: number, year: year, seller: seller.description, message: dup))
                 }
-                let invoiceID = UUID().uuidString.lowercased()
+                let invoiceID = RandomID.uuid()
                 let accepted = anomalies.isEmpty
                 try db.cachedStatement(sql: """
                     INSERT INTO invoices (id, message_id, company, member_name, sha256, size, syntax, number, issue_date, type_code,

@@ -23,6 +23,9 @@ public final class SQLiteStore: Sendable {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            // Statement journals (one per savepoint of a group commit) and sort files stay in
+            // memory: as files they were created and deleted in /var/tmp for every deposit.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         self.pool = try DatabasePool(path: path, configuration: config)
         self.policy = policy

@@ -21,7 +21,7 @@ public final class SpoolWriter: @unchecked Sendable {
     public init(spool: Spool, maxBytes: Int64 = .max) throws {
         self.spool = spool
         self.maxBytes = maxBytes
-        tmp = "\(spool.root)/tmp/\(UUID().uuidString)"
+        tmp = "\(spool.root)/tmp/\(RandomID.uuid())"
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw FluxError("spool-write", "cannot create \(tmp): \(errnoString())") }
     }

@@ -140,7 +140,7 @@ public final class AS2Processor: Sendable {
             return .text(503, "the configuration changed while the request was read; send it again")
         }
         let receivedAt = Date()
-        let id = UUID().uuidString.lowercased()
+        let id = RandomID.uuid()
         do {
             // The raw request (head + body) is durable before anything is decided about it.
             let raw = try body.finish(spool)

@@ -24,7 +24,7 @@ final class SFTPUploadIntake: SFTPUploadHandler {
     }
 
     func uploadCompleted(stagingPath: String, name: String) -> String? {
-        let id = UUID().uuidString.lowercased()
+        let id = RandomID.uuid()
         let claimDir = config.claimDir(partner.id)
         let claimed = "\(claimDir)/\(id)__\(name)"
         do {
@@ -72,7 +72,7 @@ final class SFTPUploadIntake: SFTPUploadHandler {
                                                         "address": "\(address)"])
         do {
             try store.recordEvent(company: partner.id, draft: JournalDraft(
-                at: Date(), direction: "received", channel: "sftp", kind: "upload", messageID: "sftp-abort-\(UUID().uuidString.lowercased())",
+                at: Date(), direction: "received", channel: "sftp", kind: "upload", messageID: "sftp-abort-\(RandomID.uuid())",
                 fileName: name, sha256: "", size: bytes, sender: partner.identity.journalParty, receiver: store.gatewayParty,
                 status: "aborted", anomalies: ["SFTP-ABORTED: the upload of \(name) stopped after \(bytes) bytes; nothing was taken in"]))
         } catch {
