@@ -14,8 +14,9 @@ extension SQLiteStore {
     /// MDN never goes out for something that is not durable. A positive exchange whose
     /// (AS2-From, Message-ID) was already answered positively is recorded as a resend only: the
     /// deposit is not written again and the earlier MDN is returned.
+    /// Concurrent calls share one transaction (`GroupCommitter`).
     public func recordAS2(_ x: AS2Exchange, deposit: Deposit?, now: Date = Date()) throws -> AS2RecordResult {
-        try pool.write { db in
+        try committer.write { [self] db in
             let gatewayParty = JournalParty(code: x.as2To, name: gateway.name, siren: gateway.siren, address: gateway.address, role: gateway.role)
             let partnerParty = JournalParty(code: x.as2From, name: x.partner.name, siren: x.partner.siren, address: x.partner.address,
                                             role: x.partner.roles.joined(separator: "+"))

@@ -15,53 +15,23 @@ extension SQLiteStore {
     /// used when the verdicts reached in the transaction are the same, which is the rule (RSA
     /// then runs on every core instead of one at a time under the lock); otherwise
     /// `makeReceipt` signs the real ones here.
+    ///
+    /// Concurrent calls share one transaction (`GroupCommitter`): it returns once the group
+    /// holding this deposit has committed.
     public func recordDeposit(_ d: Deposit, now: Date = Date(), presigned: (DepositOutcome, ReceiptFiles)? = nil,
-                              makeReceipt: (DepositOutcome) throws -> ReceiptFiles) throws -> (DepositOutcome, ReceiptFiles, [JournalEntry]) {
-        try pool.write { db in
+                              makeReceipt: @escaping @Sendable (DepositOutcome) throws -> ReceiptFiles) throws -> (DepositOutcome, ReceiptFiles, [JournalEntry]) {
+        let r = try committer.write { db -> RecordedDeposit in
             if let existing = try Self.receipt(db, messageID: d.messageID) {
                 let outcome = DepositOutcome(messageID: d.messageID, fluxAccepted: true, fluxAnomalies: [], items: [], sealedBatches: [], alreadyRecorded: true)
-                return (outcome, existing, [])
+                return RecordedDeposit(outcome: outcome, receipt: existing, journal: [])
             }
-            return try writeDeposit(db, d, now: now) { outcome in
+            let (o, rc, j) = try self.writeDeposit(db, d, now: now) { outcome in
                 if let (predicted, receipt) = presigned, Self.sameVerdicts(predicted, outcome) { return receipt }
                 return try makeReceipt(outcome)
             }
+            return RecordedDeposit(outcome: o, receipt: rc, journal: j)
         }
-    }
-
-    /// Records several deposits in one transaction, each in its own savepoint: one commit (one
-    /// WAL fsync) for the group instead of one each, which is what `DepositCommitter` batches
-    /// concurrent deposits for. A deposit that fails rolls back its savepoint only and gets its
-    /// error; if the commit itself fails, every deposit of the group gets that error and none
-    /// is recorded. Each result is what `recordDeposit` would have returned for it.
-    public func recordDeposits(_ requests: [DepositCommitRequest], now: @Sendable () -> Date = { Date() }) throws -> [Result<RecordedDeposit, any Error>] {
-        try pool.write { db in
-            var results: [Result<RecordedDeposit, any Error>] = []
-            results.reserveCapacity(requests.count)
-            for r in requests {
-                var recorded: RecordedDeposit?
-                do {
-                    try db.inSavepoint {
-                        if let existing = try Self.receipt(db, messageID: r.deposit.messageID) {
-                            let outcome = DepositOutcome(messageID: r.deposit.messageID, fluxAccepted: true, fluxAnomalies: [], items: [],
-                                                         sealedBatches: [], alreadyRecorded: true)
-                            recorded = RecordedDeposit(outcome: outcome, receipt: existing, journal: [])
-                            return .commit
-                        }
-                        let (o, rc, j) = try writeDeposit(db, r.deposit, now: now()) { outcome in
-                            if let (predicted, receipt) = r.presigned, Self.sameVerdicts(predicted, outcome) { return receipt }
-                            return try r.makeReceipt(outcome)
-                        }
-                        recorded = RecordedDeposit(outcome: o, receipt: rc, journal: j)
-                        return .commit
-                    }
-                    results.append(.success(recorded!))
-                } catch {
-                    results.append(.failure(error))
-                }
-            }
-            return results
-        }
+        return (r.outcome, r.receipt, r.journal)
     }
 
     /// The verdicts `recordDeposit` would reach now, read without the write lock (the duplicate

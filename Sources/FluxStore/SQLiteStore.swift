@@ -11,6 +11,8 @@ import GRDB
 /// holds when the PostgreSQL backend shares a queue between instances.
 public final class SQLiteStore: Sendable {
     public let pool: DatabasePool
+    /// Deposits and AS2 exchanges of concurrent callers share one transaction and one fsync.
+    public let committer: GroupCommitter
     public let policy: BatchPolicy
     /// Signs batch manifests (detached CMS, DER); injected so the store knows no keys.
     let signer: @Sendable (Data) throws -> Data
@@ -28,6 +30,7 @@ public final class SQLiteStore: Sendable {
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         self.pool = try DatabasePool(path: path, configuration: config)
+        self.committer = GroupCommitter(writer: pool)
         self.policy = policy
         self.signer = signer
         self.gateway = gateway

@@ -196,21 +196,9 @@ public struct PartnerFileEntry: Sendable, Codable {
     public var exitAt: String?
 }
 
-/// One deposit to record in a group (`SQLiteStore.recordDeposits`): the deposit, a receipt
-/// signed ahead from predicted verdicts, and how to sign the real ones if they differ.
-public struct DepositCommitRequest: Sendable {
-    public var deposit: Deposit
-    public var presigned: (DepositOutcome, ReceiptFiles)?
-    public var makeReceipt: @Sendable (DepositOutcome) throws -> ReceiptFiles
-
-    public init(deposit: Deposit, presigned: (DepositOutcome, ReceiptFiles)?, makeReceipt: @escaping @Sendable (DepositOutcome) throws -> ReceiptFiles) {
-        self.deposit = deposit; self.presigned = presigned; self.makeReceipt = makeReceipt
-    }
-}
-
 /// What recording a deposit gave: the final verdicts, the signed receipt, the journal entries.
-public struct RecordedDeposit: Sendable {
-    public var outcome: DepositOutcome
-    public var receipt: ReceiptFiles
-    public var journal: [JournalEntry]
+struct RecordedDeposit: Sendable {
+    var outcome: DepositOutcome
+    var receipt: ReceiptFiles
+    var journal: [JournalEntry]
 }

@@ -3,6 +3,7 @@ import FluxCrypto
 import FluxInvoice
 @testable import FluxStore
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("SQLiteStore: deposits, journal and receipts")
@@ -111,14 +112,15 @@ struct DepositTests {
             let journalBefore = try fx.store.journalEntries()
             let batchesBefore = try fx.store.listBatches(now: baseTime)
 
-            var called = false
+            let called = Atomic<Bool>(false)
             let (again, storedReceipt, entries) = try fx.store.recordDeposit(d, now: baseTime.addingTimeInterval(5)) { outcome in
-                called = true
+                called.store(true, ordering: .relaxed)
                 return StoreFixture.receipt(for: outcome, company: "ACME")
             }
             #expect(again.alreadyRecorded)
             #expect(entries.isEmpty)
-            #expect(!called)
+            let wasCalled = called.load(ordering: .relaxed)
+            #expect(!wasCalled)
             #expect(storedReceipt.messageID == "M1")
             #expect(storedReceipt.documents == receipt.documents)
             #expect(try fx.store.journalEntries() == journalBefore)

@@ -31,14 +31,11 @@ public final class IntakeProcessor: Sendable {
     /// together by `flushDeliveryMarks` (each maintenance pass), one commit for many deposits
     /// instead of one each. A crash before the mark only means the files are written again.
     let deliveryMarks = Mutex<[String]>([])
-    /// Concurrent deposits share one transaction and one WAL fsync (group commit).
-    public let committer: DepositCommitter
 
     public init(spool: Spool, store: SQLiteStore, inspector: FluxInspector, composer: @escaping @Sendable () -> ReceiptComposer,
                 config: @escaping @Sendable () -> GatewayConfig, logger: Logger) {
         self.spool = spool; self.store = store; self.inspector = inspector; self.composer = composer
         self.configProvider = config; self.logger = logger; self.events = EventLog(logger: logger)
-        self.committer = DepositCommitter(store: store)
     }
 
     /// The private claim directory of a watched directory: beside the inbox for the partner's
@@ -107,10 +104,9 @@ public final class IntakeProcessor: Sendable {
         let predicted = try store.predictOutcome(deposit)
         let presigned = try composer().compose(predicted, deposit: deposit, now: Date())
         let composer = self.composer
-        let recorded = try committer.record(DepositCommitRequest(deposit: deposit, presigned: (predicted, presigned)) { outcome in
+        let (outcome, receipt, journal) = try store.recordDeposit(deposit, presigned: (predicted, presigned)) { outcome in
             try composer().compose(outcome, deposit: deposit, now: Date())
-        })
-        let (outcome, receipt, journal) = (recorded.outcome, recorded.receipt, recorded.journal)
+        }
         CrashPoint.hit("intake.committed")
         // Committed: the original may leave the drop zone now, and the receipt may go out. The
         // unlink needs no directory fsync: if a crash undoes it, recovery finds the message
