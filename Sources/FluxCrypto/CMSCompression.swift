@@ -15,7 +15,6 @@ public enum CMSCompression {
 
     /// Output is produced in pieces of this size, so memory follows what the stream yields, never
     /// what a header claims.
-    private static let chunkSize = 64 * 1024
 
     /// Returns the content of DER or BER CompressedData `der`, refusing to produce more than
     /// `maxOutput` bytes (zlib expands up to ~1000:1, so a small message can claim gigabytes).
@@ -132,50 +131,28 @@ public enum CMSCompression {
 
     /// Inflates a zlib (RFC 1950) stream that must end exactly at the end of `input`.
     private static func inflate(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> Data {
-        var stream = z_stream()
-        // zlib's next_in is not const-qualified, but inflate never writes through it.
-        stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: UInt8.self).baseAddress)
-        stream.avail_in = uInt(input.count)
-        let initialised = flux_zlib_inflate_init(&stream)
-        guard initialised == Z_OK else {
-            throw CryptoError(code: "cms-decompress", message: "cannot initialise zlib (\(initialised))")
-        }
-        defer { inflateEnd(&stream) }
-
-        var output = Data()
-        var chunk = [UInt8](repeating: 0, count: chunkSize)
-        while true {
-            let (status, produced) = chunk.withUnsafeMutableBufferPointer { buffer -> (Int32, Int) in
-                stream.next_out = buffer.baseAddress
-                stream.avail_out = uInt(buffer.count)
-                let status = CZlib.inflate(&stream, Z_NO_FLUSH)
-                return (status, buffer.count - Int(stream.avail_out))
+        var out: UnsafeMutablePointer<UInt8>?
+        var length = 0, consumed = 0
+        var reason = [CChar](repeating: 0, count: 128)
+        let status = flux_zlib_inflate_bounded(input.bindMemory(to: UInt8.self).baseAddress, input.count, 0, max(0, maxOutput),
+                                               &out, &length, &consumed, &reason, reason.count)
+        defer { free(out) }
+        switch Int(status) {
+        case FLUX_INFLATE_OK:
+            guard consumed == input.count else {
+                throw CryptoError(code: "cms-decompress", message: "\(input.count - consumed) bytes follow the end of the zlib stream")
             }
-            if produced > 0 {
-                guard produced <= maxOutput - output.count else {
-                    throw CryptoError(
-                        code: "cms-decompress-limit",
-                        message: "the decompressed content exceeds the limit of \(maxOutput) bytes")
-                }
-                output.append(contentsOf: chunk[0..<produced])
-            }
-            switch status {
-            case Z_OK:
-                continue
-            case Z_STREAM_END:
-                guard stream.avail_in == 0 else {
-                    throw CryptoError(code: "cms-decompress", message: "\(stream.avail_in) bytes follow the end of the zlib stream")
-                }
-                return output
-            case Z_BUF_ERROR:
-                // The output buffer is never full on entry, so no progress means no more input.
-                throw CryptoError(code: "cms-decompress", message: "the zlib stream is truncated")
-            case Z_NEED_DICT:
-                throw CryptoError(code: "cms-decompress", message: "the zlib stream needs a preset dictionary")
-            default:
-                let reason = stream.msg.map { String(cString: $0) } ?? "error \(status)"
-                throw CryptoError(code: "cms-decompress", message: "corrupt zlib stream: \(reason)")
-            }
+            return out.map { Data(bytes: $0, count: length) } ?? Data()
+        case FLUX_INFLATE_TOO_LARGE:
+            throw CryptoError(code: "cms-decompress-limit", message: "the decompressed content exceeds the limit of \(maxOutput) bytes")
+        case FLUX_INFLATE_TRUNCATED:
+            throw CryptoError(code: "cms-decompress", message: "the zlib stream is truncated")
+        case FLUX_INFLATE_NEED_DICT:
+            throw CryptoError(code: "cms-decompress", message: "the zlib stream needs a preset dictionary")
+        case FLUX_INFLATE_NO_MEMORY:
+            throw CryptoError(code: "cms-decompress", message: "out of memory while decompressing")
+        default:
+            throw CryptoError(code: "cms-decompress", message: "corrupt zlib stream: \(String(cString: reason))")
         }
     }
 }

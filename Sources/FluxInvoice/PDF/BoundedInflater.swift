@@ -47,44 +47,24 @@ struct BoundedInflater {
     /// Inflates raw deflate data up to its final block: the output and how many input bytes
     /// the deflate data took.
     private static func inflateRaw(_ input: UnsafeBufferPointer<UInt8>, limit: Int) -> Result<([UInt8], Int), Failure> {
-        var stream = z_stream()
-        stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress) // zlib never writes through next_in
-        stream.avail_in = uInt(clamping: input.count)
-        guard flux_zlib_inflate_init_raw(&stream) == Z_OK else { return .failure(.corrupt("cannot initialise zlib")) }
-        defer { inflateEnd(&stream) }
-
-        // One byte past the limit is room enough to tell "exactly at the limit" from "over it".
-        let ceiling = limit < Int.max ? limit + 1 : limit
-        // Reserve for the common case only (XML compresses 4-10 times); growth does the rest.
-        var output = [UInt8](repeating: 0, count: min(ceiling, max(input.count * 4, 4096), 16 << 20))
-        var produced = 0
-        while true {
-            if produced == output.count {
-                guard output.count < ceiling else { return .failure(.tooLarge) }
-                output.append(contentsOf: repeatElement(0, count: min(output.count, ceiling - output.count)))
-            }
-            let status = output.withUnsafeMutableBufferPointer { out -> Int32 in
-                stream.next_out = out.baseAddress! + produced
-                stream.avail_out = uInt(clamping: out.count - produced)
-                let before = stream.avail_out
-                let status = inflate(&stream, Z_NO_FLUSH)
-                produced += Int(before - stream.avail_out)
-                return status
-            }
-            guard produced <= limit else { return .failure(.tooLarge) }
-            switch status {
-            case Z_STREAM_END:
-                output.removeLast(output.count - produced)
-                return .success((output, input.count - Int(stream.avail_in)))
-            case Z_OK:
-                continue
-            case Z_BUF_ERROR:
-                // There was output room on entry, so no progress means the input ran out.
-                return .failure(.corrupt("the stream ends before its last block"))
-            default:
-                let reason = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
-                return .failure(.corrupt(reason))
-            }
+        var out: UnsafeMutablePointer<UInt8>?
+        var length = 0, consumed = 0
+        var reason = [CChar](repeating: 0, count: 128)
+        let status = flux_zlib_inflate_bounded(input.baseAddress, input.count, 1, limit, &out, &length, &consumed, &reason, reason.count)
+        defer { free(out) }
+        switch Int(status) {
+        case FLUX_INFLATE_OK:
+            return .success((out.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? [], consumed))
+        case FLUX_INFLATE_TOO_LARGE:
+            return .failure(.tooLarge)
+        case FLUX_INFLATE_TRUNCATED:
+            return .failure(.corrupt("the stream ends before its last block"))
+        case FLUX_INFLATE_NEED_DICT:
+            return .failure(.corrupt("the zlib stream needs a preset dictionary"))
+        case FLUX_INFLATE_NO_MEMORY:
+            return .failure(.corrupt("out of memory while decoding"))
+        default:
+            return .failure(.corrupt(String(cString: reason)))
         }
     }
 }
