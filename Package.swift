@@ -66,8 +66,8 @@ let package = Package(
         ], swiftSettings: strict),
         // Helpers shared by the test targets (running external tools such as tar and openssl).
         .target(name: "FluxTestSupport", path: "Tests/FluxTestSupport", swiftSettings: strict),
-        .testTarget(name: "FluxMIMETests", dependencies: ["FluxMIME"], resources: [.copy("Fixtures")], swiftSettings: strict),
-        .testTarget(name: "FluxSFTPTests", dependencies: ["FluxSFTP", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "FluxMIMETests", dependencies: ["FluxMIME", "FluxTestSupport"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "FluxSFTPTests", dependencies: ["FluxSFTP", "FluxTestSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "FluxAS2Tests", dependencies: ["FluxAS2", "FluxMIME", "FluxCrypto", "FluxCore", "FluxTestSupport"], swiftSettings: strict),
         .testTarget(name: "FluxCoreTests", dependencies: ["FluxCore"], swiftSettings: strict),
         .testTarget(name: "FluxCryptoTests", dependencies: ["FluxCrypto", "FluxCore"], swiftSettings: strict),

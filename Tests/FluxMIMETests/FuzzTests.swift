@@ -1,3 +1,4 @@
+import FluxTestSupport
 import Foundation
 import XCTest
 @testable import FluxMIME

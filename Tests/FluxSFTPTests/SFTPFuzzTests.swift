@@ -1,3 +1,4 @@
+import FluxTestSupport
 import Foundation
 import XCTest
 @testable import FluxSFTP
@@ -36,7 +37,7 @@ final class SFTPFuzzTests: XCTestCase {
         ]
     }
 
-    private func mutate(_ packet: [UInt8], _ g: inout SFTPSplitMix64, corpus: [[UInt8]]) -> [UInt8] {
+    private func mutate(_ packet: [UInt8], _ g: inout SplitMix64, corpus: [[UInt8]]) -> [UInt8] {
         var m = packet
         for _ in 0..<Int.random(in: 1...4, using: &g) {
             switch Int.random(in: 0..<8, using: &g) {
@@ -78,7 +79,7 @@ final class SFTPFuzzTests: XCTestCase {
     }
 
     func testMutatedPacketsNeverCrashOrLeak() throws {
-        var g = SFTPSplitMix64(state: 0x5F7A_2026)
+        var g = SplitMix64(seed: 0x5F7A_2026)
         var sessions = 0
         var fatal = 0
         var replies = 0
@@ -122,7 +123,7 @@ final class SFTPFuzzTests: XCTestCase {
     }
 
     func testRandomBytesAfterInit() {
-        var g = SFTPSplitMix64(state: 42)
+        var g = SplitMix64(seed: 42)
         for round in 0..<300 {
             let f = SFTPFixture(limits: SFTPLimits(maxPacket: 40_000))
             let noise = (0..<Int.random(in: 1...600, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }

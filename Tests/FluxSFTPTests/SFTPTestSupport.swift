@@ -1,3 +1,4 @@
+import FluxTestSupport
 import Foundation
 import XCTest
 @testable import FluxSFTP
@@ -298,19 +299,7 @@ final class SFTPFixture {
 
 func sftpBytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
-/// Deterministic generator for fuzzing and test data.
-struct SFTPSplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 func sftpRandomBytes(_ n: Int, seed: UInt64) -> [UInt8] {
-    var g = SFTPSplitMix64(state: seed)
+    var g = SplitMix64(seed: seed)
     return (0..<n).map { _ in UInt8.random(in: 0...255, using: &g) }
 }
