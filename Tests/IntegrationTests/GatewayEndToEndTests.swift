@@ -103,7 +103,13 @@ struct GatewayEndToEndTests {
         #expect(try g.http("GET", "/v1/batches").status == 401)
         #expect(try g.http("GET", "/v1/batches", token: "wrong-token-wrong-token").status == 401)
         #expect(try g.http("GET", "/healthz").status == 200)
-        #expect(try String(decoding: g.http("GET", "/metrics").body, as: UTF8.self).contains("flux_deposits_total"))
+        let metrics = try String(decoding: g.http("GET", "/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("flux_deposits_total"))
+        // a maintenance pass (the age seal above) has published the group-commit counters
+        let commits = metrics.split(separator: "\n").first { $0.hasPrefix("flux_store_commits_total ") }
+        let writes = metrics.split(separator: "\n").first { $0.hasPrefix("flux_store_committed_writes_total ") }
+        #expect((commits?.split(separator: " ").last).flatMap { Double($0) } ?? 0 >= 1, "\(commits ?? "no flux_store_commits_total")")
+        #expect((writes?.split(separator: " ").last).flatMap { Double($0) } ?? 0 >= 4, "\(writes ?? "no flux_store_committed_writes_total")")
         let claimed = try g.http("POST", "/v1/batches/claim?max=1&lease=1", token: g.token)
         #expect(claimed.status == 200)
         let list = try JSONSerialization.jsonObject(with: claimed.body) as? [[String: Any]] ?? []

@@ -27,6 +27,7 @@ public struct MaintenanceService: Service {
                 Metrics.sealed(sealed.count)
                 try await Blocking.run { processor.deliverPendingReceipts() }
                 if let depth = try? store.queueDepth() { Metrics.queueDepth(depth) }
+                Metrics.groupCommits(store.committer.stats)
             } catch {
                 logger.error("maintenance pass failed", metadata: ["error": "\(error)"])
             }

@@ -3,6 +3,7 @@ import FluxStore
 import Foundation
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The gateway's Prometheus metrics, registered once per process.
 public enum Metrics {
@@ -55,6 +56,19 @@ public enum Metrics {
             Gauge(label: "flux_queue_batches", dimensions: [("status", s)]).record(depth[s] ?? 0)
         }
     }
+
+    /// Commits so far (transactions, and the deposits and AS2 exchanges they held), read from
+    /// the store's group committer each maintenance pass: writes / commits is the mean group
+    /// size, which shows how much the group commit saves under the current load.
+    static func groupCommits(_ stats: (groups: Int, writes: Int)) {
+        let delta = lastCommits.withLock { last -> (Int, Int) in
+            defer { last = stats }
+            return (max(0, stats.groups - last.groups), max(0, stats.writes - last.writes))
+        }
+        Counter(label: "flux_store_commits_total").increment(by: Int64(delta.0))
+        Counter(label: "flux_store_committed_writes_total").increment(by: Int64(delta.1))
+    }
+    static let lastCommits = Mutex<(groups: Int, writes: Int)>((0, 0))
 
     /// The text exposition format.
     public static func render() -> String {
