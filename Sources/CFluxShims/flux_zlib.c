@@ -6,14 +6,6 @@
 #include <string.h>
 #include <zlib.h>
 
-int flux_zlib_inflate_init(void *stream) {
-    return inflateInit((z_stream *)stream);
-}
-
-int flux_zlib_inflate_init_raw(void *stream) {
-    return inflateInit2((z_stream *)stream, -15);
-}
-
 static void set_err(char *err, size_t err_len, const char *msg) {
     if (err && err_len > 0) {
         strncpy(err, msg ? msg : "", err_len - 1);
