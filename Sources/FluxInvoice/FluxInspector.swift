@@ -52,11 +52,16 @@ public struct FluxInspector: Sendable {
         return inspect(path: path, fileName: fileName, sink: sink)
     }
 
-    /// Inspects and hands each understood item to `onItem` as soon as it is read (to be spooled);
-    /// the report keeps the items without their bytes, so memory stays flat however large the
-    /// archive. An error thrown by `onItem` is not a verdict on the flux: it is rethrown.
-    public func inspect(path: String, fileName: String, onItem: @escaping (FluxItem) throws -> Void) throws -> FluxReport {
-        let sink = ItemSink(onItem)
+    /// Inspects and hands each understood item to `onItem` as soon as it is read (to be spooled).
+    /// With `keepItems` the report keeps the items without their bytes or model: their verdicts
+    /// and key terms, about 4 KB each, which the deposit records need; bounded by
+    /// `limits.maxEntries`. Without it the report lists no items at all and memory stays flat
+    /// however many members an archive has: the caller takes what it needs in `onItem` (and
+    /// drops it when the report refuses the flux, since then no item counts).
+    /// An error thrown by `onItem` is not a verdict on the flux: it is rethrown.
+    public func inspect(path: String, fileName: String, keepItems: Bool = true,
+                        onItem: @escaping (FluxItem) throws -> Void) throws -> FluxReport {
+        let sink = ItemSink(onItem, keep: keepItems)
         let report = inspect(path: path, fileName: fileName, sink: sink)
         if let e = sink.error { throw e }
         return report
@@ -65,13 +70,20 @@ public struct FluxInspector: Sendable {
     /// The caller's item consumer and the first error it threw.
     final class ItemSink {
         let body: ((FluxItem) throws -> Void)?
+        let keep: Bool
         var error: (any Error)?
-        init(_ body: ((FluxItem) throws -> Void)?) { self.body = body }
+        init(_ body: ((FluxItem) throws -> Void)?, keep: Bool = true) {
+            self.body = body
+            self.keep = keep
+        }
 
-        /// Hands the item over; returns it without its bytes when consumed.
-        func take(_ item: FluxItem) throws -> FluxItem {
+        /// Hands the item over; returns what the report keeps of it: the whole item when there
+        /// is no consumer, nothing when the caller keeps no items, else the item without its
+        /// bytes and model.
+        func take(_ item: FluxItem) throws -> FluxItem? {
             guard let body else { return item }
             do { try body(item) } catch { self.error = error; throw error }
+            guard keep else { return nil }
             var stripped = item
             stripped.content = Data()
             stripped.model = nil  // the verdict and the facts stay; the rest would grow with the archive
@@ -117,8 +129,11 @@ public struct FluxInspector: Sendable {
             let f1 = kind == .xml && (fileName.hasPrefix("Base_") || fileName.hasPrefix("Full_"))
             switch understandFile(name: fileName, data: data, regulatoryData: f1) {
             case .success(let item):
-                guard let kept = try? sink.take(item) else { return .refused("xml", Anomaly(rule: "FLUX-STORE", reasonCode: "IRR_EXTRAC", message: "'\(fileName)' could not be stored")) }
-                return FluxReport(format: kind == .pdf ? "pdf" : "xml", fluxAnomalies: [], items: [kept])
+                let kept: FluxItem?
+                do { kept = try sink.take(item) } catch {
+                    return .refused("xml", Anomaly(rule: "FLUX-STORE", reasonCode: "IRR_EXTRAC", message: "'\(fileName)' could not be stored"))
+                }
+                return FluxReport(format: kind == .pdf ? "pdf" : "xml", fluxAnomalies: [], items: kept.map { [$0] } ?? [])
             case .failure(let a): return .refused(kind == .pdf ? "pdf" : "xml", a)
             }
         case .unknown:
@@ -145,7 +160,7 @@ public struct FluxInspector: Sendable {
                         memberRule = a.rule
                         throw FluxError(a.reasonCode, a.message)
                     }
-                    items.append(try sink.take(item))
+                    if let kept = try sink.take(item) { items.append(kept) }
                 case .failure(let a):
                     memberRule = a.rule
                     throw FluxError(a.reasonCode, a.message)

@@ -121,7 +121,7 @@ struct Validate: ParsableCommand {
         if repeatCount > 1 {
             let start = Date()
             for _ in 0..<repeatCount {
-                for f in files { _ = try inspector.inspect(path: f, fileName: (f as NSString).lastPathComponent) { _ in } }
+                for f in files { _ = try inspector.inspect(path: f, fileName: (f as NSString).lastPathComponent, keepItems: false) { _ in } }
             }
             let s = Date().timeIntervalSince(start)
             let n = files.count * repeatCount
@@ -129,11 +129,18 @@ struct Validate: ParsableCommand {
         }
         var failed = false
         for f in files {
-            // Items are dropped as they are read: memory stays flat on large archives.
-            let report = try inspector.inspect(path: f, fileName: (f as NSString).lastPathComponent) { _ in }
-            var rules = report.fluxAnomalies.map(\.rule)
-            for i in report.items { rules += i.anomalies.map(\.rule) }
+            // Without --json only the rule ids matter: they are gathered as the members are read
+            // and no item is kept, so memory stays flat however many members an archive has.
+            // The JSON lists every item, so there the report keeps them (their key terms and
+            // findings, without bytes).
+            var itemRules: [String] = []
+            var seenItemRules = Set<String>()
+            let report = try inspector.inspect(path: f, fileName: (f as NSString).lastPathComponent, keepItems: json) { item in
+                for a in item.anomalies where seenItemRules.insert(a.rule).inserted { itemRules.append(a.rule) }
+            }
             var seen = Set<String>()
+            // A flux refused as a whole has no items: what its members said does not count.
+            var rules = report.fluxAnomalies.map(\.rule) + (report.fluxAccepted ? itemRules : [])
             rules = rules.filter { seen.insert($0).inserted }
             if !rules.isEmpty { failed = true }
             if json {

@@ -183,6 +183,38 @@ struct ArchiveInspectionTests {
         }
     }
 
+    @Test("keepItems false: every member reaches the consumer, the report keeps none; a later refusal still refuses the flux")
+    func streamingWithoutKeepingItems() throws {
+        try withTemporaryDirectory { dir in
+            let good = try buildArchive([
+                .corpus("good.xml", Corpus.frCII),
+                .corpus("neg02.xml", "negative/invoices/NEG-02_missing-BT1_CII.xml"),
+            ], format: .tarGz, in: dir)
+            var seen: [(String, [String])] = []
+            let report = try inspector.inspect(path: good, fileName: "deposit.tar.gz", keepItems: false) { item in
+                seen.append((item.name, item.anomalies.map(\.rule)))
+            }
+            #expect(report.fluxAccepted)
+            #expect(report.items.isEmpty)
+            #expect(seen.map(\.0) == ["good.xml", "neg02.xml"])
+            #expect(seen.map(\.1) == [[], ["BR-02"]])
+
+            // The third member is not an invoice: the flux is refused even though two members
+            // were already handed over, and the report lists no item either way.
+            let bad = try buildArchive([
+                .corpus("good.xml", Corpus.frCII),
+                .corpus("neg02.xml", "negative/invoices/NEG-02_missing-BT1_CII.xml"),
+                .text("notes.txt", "not an invoice"),
+            ], format: .tarGz, in: dir)
+            var handed = 0
+            let refused = try inspector.inspect(path: bad, fileName: "deposit.tar.gz", keepItems: false) { _ in handed += 1 }
+            #expect(!refused.fluxAccepted)
+            #expect(refused.fluxAnomalies.map(\.reasonCode) == ["IRR_TYPE_F"])
+            #expect(refused.items.isEmpty)
+            #expect(handed == 2)
+        }
+    }
+
     @Test("PPF envelopes: F1 (one CII Base file) and F6 (four CDAR statuses)")
     func ppfEnvelopes() throws {
         let f1 = inspect(Corpus.path("ppf-flux/envelopes/FFE0112A_AAA123_AAA1230112000000000000001.tar.gz"))

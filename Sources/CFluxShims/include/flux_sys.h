@@ -26,3 +26,6 @@ int flux_start_writeback(int fd, long long offset, long long length);
 /// thread) unless it is already that low. Returns 0 on success, -1 with errno otherwise.
 int flux_nice_this_thread(int nice_value);
 
+
+/// memmem (a GNU extension the Glibc module does not show): the first `needle` in `hay`, or NULL.
+const void *flux_memmem(const void *hay, size_t hay_len, const void *needle, size_t needle_len);

@@ -102,8 +102,12 @@ final class QPDFDocument {
     /// The document catalog (trailer `/Root`).
     var root: Object? { nonNull(qpdf_get_root(qpdf)) }
 
+    /// Every C API call goes through qpdf's exception trap and `std::function`, about as costly
+    /// as the lookup itself: one type query answers "initialized and not null" and "dictionary
+    /// or stream" at once.
     private func nonNull(_ h: qpdf_oh) -> Object? {
-        guard qpdf_oh_is_initialized(qpdf, h) != QPDF_FALSE, qpdf_oh_is_null(qpdf, h) == QPDF_FALSE else { return nil }
+        let type = qpdf_oh_get_type_code(qpdf, h)
+        guard type != ot_uninitialized, type != ot_null else { return nil }
         return Object(handle: h)
     }
 
@@ -115,12 +119,10 @@ final class QPDFDocument {
     /// dictionary; nil when absent, null or when `o` has no dictionary.
     func value(_ o: Object, _ key: String) -> Object? {
         let dict: qpdf_oh
-        if isStream(o) {
-            dict = qpdf_oh_get_dict(qpdf, o.handle)
-        } else if isDictionary(o) {
-            dict = o.handle
-        } else {
-            return nil
+        switch qpdf_oh_get_type_code(qpdf, o.handle) {
+        case ot_stream: dict = qpdf_oh_get_dict(qpdf, o.handle)
+        case ot_dictionary: dict = o.handle
+        default: return nil
         }
         return nonNull(qpdf_oh_get_key(qpdf, dict, key))
     }
