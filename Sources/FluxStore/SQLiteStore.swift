@@ -93,10 +93,21 @@ public final class SQLiteStore: Sendable {
 
     /// Receipts committed but not yet written to the partner's outbox.
     public func undeliveredReceipts() throws -> [ReceiptFiles] {
+        try undeliveredReceiptIDs().compactMap { try receipt(messageID: $0) }
+    }
+
+    /// The messages whose receipt is committed and not yet marked delivered, oldest first: ids
+    /// only, so that a backlog (or one archive's thousands of documents) is loaded one receipt
+    /// at a time by whoever delivers it.
+    public func undeliveredReceiptIDs() throws -> [String] {
         try pool.read { db in
-            let ids = try String.fetchAll(db, sql: "SELECT DISTINCT message_id FROM receipts WHERE delivered_at IS NULL ORDER BY created_at")
-            return try ids.compactMap { try Self.receipt(db, messageID: $0) }
+            try String.fetchAll(db, sql: "SELECT message_id FROM receipts WHERE delivered_at IS NULL GROUP BY message_id ORDER BY MIN(created_at)")
         }
+    }
+
+    /// One message's committed receipt, nil when it has none.
+    public func receipt(messageID: String) throws -> ReceiptFiles? {
+        try pool.read { db in try Self.receipt(db, messageID: messageID) }
     }
 
     public func markReceiptDelivered(_ messageID: String, at: Date = Date()) throws {

@@ -68,6 +68,41 @@ struct GatewayEndToEndTests {
         #expect(try String(contentsOf: empty[0], encoding: .utf8).contains("IRR_VIDE_F"))
     }
 
+    /// A large archive's receipt takes the worker a while to write (two fsynced files per
+    /// invoice). The maintenance pass, every 100 ms here, redelivers committed receipts that are
+    /// not marked delivered: it must leave alone the one a worker is still writing (it used to
+    /// write the whole receipt a second time, after loading all of it from the database).
+    @Test func maintenanceLeavesAReceiptBeingWrittenAlone() throws {
+        let g = try GatewayHarness(maxInvoices: 1000, maxAge: "400ms")
+        try g.start()
+        let dir = g.root.appendingPathComponent("many")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let count = 300
+        var names: [String] = []
+        for i in 0..<count {
+            let name = String(format: "inv-%03d.xml", i)
+            try GatewayHarness.invoice(number: "MANY-\(i)").write(to: dir.appendingPathComponent(name))
+            names.append(name)
+        }
+        let tgz = g.root.appendingPathComponent("many.tar.gz")
+        #expect(try GatewayHarness.run("/usr/bin/tar", ["-czf", tgz.path, "-C", dir.path] + names).status == 0)
+        try g.deposit(try Data(contentsOf: tgz), name: "many.tar.gz")
+        let docs = try g.waitForReceipts("many.tar.gz.", count: count + 1, timeout: 60)
+        #expect(docs.count == count + 1)
+        // Let several maintenance passes run over the committed receipt.
+        Thread.sleep(forTimeInterval: 1.0)
+        let metrics = try String(decoding: g.http("GET", "/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("flux_deposits_total"))
+        let redelivered = metrics.split(separator: "\n").first { $0.hasPrefix("flux_receipts_redelivered_total ") }
+        let value = (redelivered?.split(separator: " ").last).flatMap { Double($0) } ?? 0
+        #expect(value == 0, "the maintenance pass wrote receipts a worker was delivering: \(redelivered ?? "")")
+        let rows = try g.db().read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM receipts WHERE delivered_at IS NULL") ?? -1
+        }
+        #expect(rows == 0, "every receipt document is marked delivered after a maintenance pass")
+        #expect(g.stop() == 0)
+    }
+
     @Test func batchesSealByCountAgeAndMonthAndTheQueueWorks() throws {
         let g = try GatewayHarness(maxInvoices: 2, maxAge: "2s")
         try g.start()

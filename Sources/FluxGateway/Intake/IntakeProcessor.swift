@@ -27,10 +27,23 @@ public final class IntakeProcessor: Sendable {
     let configProvider: @Sendable () -> GatewayConfig
     let logger: Logger
     let events: EventLog
-    /// Receipts written to their outbox and not yet marked delivered in the database: marked
-    /// together by `flushDeliveryMarks` (each maintenance pass), one commit for many deposits
-    /// instead of one each. A crash before the mark only means the files are written again.
-    let deliveryMarks = Mutex<[String]>([])
+    /// Who is delivering which receipt. A receipt is committed by a worker, which then writes it
+    /// into the outbox and marks it delivered in the database only later, with many others in
+    /// one commit (`flushDeliveryMarks`, each maintenance pass). The maintenance pass redelivers
+    /// what is committed and unmarked (a crash before the mark only means the files are written
+    /// again), so it must skip both kinds: without this it wrote every receipt still in a
+    /// worker's hands a second time, and loaded it whole to do so (an archive's 5,000 documents).
+    struct Deliveries {
+        /// Committed or about to be, and still in the hands of the worker that deposited them.
+        var inFlight = Set<String>()
+        /// Written into the outbox, not yet marked in the database; they leave this set only
+        /// once the mark is committed.
+        var unmarked: [String] = []
+        var unmarkedSet = Set<String>()
+
+        func owned(_ id: String) -> Bool { inFlight.contains(id) || unmarkedSet.contains(id) }
+    }
+    let deliveries = Mutex(Deliveries())
 
     public init(spool: Spool, store: SQLiteStore, inspector: FluxInspector, composer: @escaping @Sendable () -> ReceiptComposer,
                 config: @escaping @Sendable () -> GatewayConfig, logger: Logger) {
@@ -104,6 +117,9 @@ public final class IntakeProcessor: Sendable {
         let predicted = try store.predictOutcome(deposit)
         let presigned = try composer().compose(predicted, deposit: deposit, now: Date())
         let composer = self.composer
+        // From before the commit until the delivery is noted: the maintenance pass keeps off.
+        deliveries.withLock { _ = $0.inFlight.insert(messageID) }
+        defer { deliveries.withLock { _ = $0.inFlight.remove(messageID) } }
         let (outcome, receipt, journal) = try store.recordDeposit(deposit, presigned: (predicted, presigned)) { outcome in
             try composer().compose(outcome, deposit: deposit, now: Date())
         }
@@ -150,7 +166,10 @@ public final class IntakeProcessor: Sendable {
             files.append((doc.cdar, "\(outbox)/\(doc.fileName)"))
         }
         try DurableFile.writeAll(files)
-        let pending = deliveryMarks.withLock { $0.append(receipt.messageID); return $0.count }
+        let pending = deliveries.withLock { d -> Int in
+            if d.unmarkedSet.insert(receipt.messageID).inserted { d.unmarked.append(receipt.messageID) }
+            return d.unmarked.count
+        }
         if pending >= 512 { flushDeliveryMarks() }
     }
 
@@ -194,31 +213,52 @@ public final class IntakeProcessor: Sendable {
                 }
             }
         }
-        deliverPendingReceipts()
+        Metrics.redelivered(deliverPendingReceipts())
         return waiting
     }
 
-    /// Records the deliveries written since the last call, in one transaction.
+    /// Records the deliveries written since the last call, in one transaction. The ids stay
+    /// "unmarked" until that commit is done, so a concurrent maintenance pass never takes them
+    /// for undelivered ones. Two flushes at once may mark an id twice: harmless.
     public func flushDeliveryMarks() {
-        let ids = deliveryMarks.withLock { marks -> [String] in defer { marks.removeAll() }; return marks }
-        do { try store.markReceiptsDelivered(ids) } catch {
-            deliveryMarks.withLock { $0.append(contentsOf: ids) }
+        let ids = deliveries.withLock { $0.unmarked }
+        guard !ids.isEmpty else { return }
+        do {
+            try store.markReceiptsDelivered(ids)
+            let done = Set(ids)
+            deliveries.withLock { d in
+                d.unmarked.removeAll { done.contains($0) }
+                d.unmarkedSet.subtract(done)
+            }
+        } catch {
             logger.error("cannot mark receipts delivered, will retry", metadata: ["count": "\(ids.count)", "error": "\(error)"])
         }
     }
 
-    /// Delivers committed receipts still missing from an outbox.
-    public func deliverPendingReceipts() {
+    /// Delivers committed receipts still missing from an outbox (a crash or a failed write
+    /// left them), one at a time, skipping those a worker is delivering or has delivered.
+    /// Returns how many it wrote.
+    @discardableResult
+    public func deliverPendingReceipts() -> Int {
         flushDeliveryMarks()
         let config = configProvider()
+        var written = 0
         do {
-            for r in try store.undeliveredReceipts() {
-                do { try deliver(r, config: config) } catch {
-                    logger.error("receipt delivery failed, will retry", metadata: ["message_id": "\(r.messageID)", "error": "\(error)"])
+            for id in try store.undeliveredReceiptIDs() where !deliveries.withLock({ $0.owned(id) }) {
+                do {
+                    guard let r = try store.receipt(messageID: id) else { continue }
+                    // Checked again: the worker may have finished in between (it would only
+                    // mean writing the same files again, but an archive's receipt is large).
+                    if deliveries.withLock({ $0.owned(id) }) { continue }
+                    try deliver(r, config: config)
+                    written += 1
+                } catch {
+                    logger.error("receipt delivery failed, will retry", metadata: ["message_id": "\(id)", "error": "\(error)"])
                 }
             }
         } catch {
             logger.error("cannot list pending receipts", metadata: ["error": "\(error)"])
         }
+        return written
     }
 }

@@ -25,7 +25,7 @@ public struct MaintenanceService: Service {
                 let sealed = try await Blocking.run { try store.sealExpiredBatches() }
                 for id in sealed { logger.info("batch sealed and ready", metadata: ["flux_batch": "\(id)", "reason": "age"]) }
                 Metrics.sealed(sealed.count)
-                try await Blocking.run { processor.deliverPendingReceipts() }
+                Metrics.redelivered(try await Blocking.run { processor.deliverPendingReceipts() })
                 if let depth = try? store.queueDepth() { Metrics.queueDepth(depth) }
                 Metrics.groupCommits(store.committer.stats)
             } catch {

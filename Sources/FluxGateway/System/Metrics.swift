@@ -51,6 +51,13 @@ public enum Metrics {
         for _ in 0..<n { Counter(label: "flux_batches_sealed_total").increment() }
     }
 
+    /// Receipts written by the maintenance pass or at start-up rather than by the worker that
+    /// committed them: a crash or a failed write left them committed and unwritten. Steadily 0.
+    static func redelivered(_ n: Int) {
+        guard n > 0 else { return }
+        Counter(label: "flux_receipts_redelivered_total").increment(by: Int64(n))
+    }
+
     static func queueDepth(_ depth: [String: Int]) {
         for s in ["open", "ready", "claimed", "acked"] {
             Gauge(label: "flux_queue_batches", dimensions: [("status", s)]).record(depth[s] ?? 0)
