@@ -146,6 +146,7 @@ public final class IntakeProcessor: Sendable {
             memberEntries.append(archive ? try self.spool.store(data: item.content) : entry)
         }
         var items: [DepositItem] = []
+        items.reserveCapacity(report.items.count)
         for (item, e) in zip(report.items, memberEntries) {
             items.append(DepositItem(name: item.name, spool: e, facts: item.facts, anomalies: item.anomalies, warnings: item.warnings))
         }
