@@ -186,10 +186,8 @@ struct ArchiveInspectionTests {
     @Test("keepItems false: every member reaches the consumer, the report keeps none; a later refusal still refuses the flux")
     func streamingWithoutKeepingItems() throws {
         try withTemporaryDirectory { dir in
-            let good = try buildArchive([
-                .corpus("good.xml", Corpus.frCII),
-                .corpus("neg02.xml", "negative/invoices/NEG-02_missing-BT1_CII.xml"),
-            ], format: .tarGz, in: dir)
+            let invoices: [Member] = [.corpus("good.xml", Corpus.frCII), .corpus("neg02.xml", "negative/invoices/NEG-02_missing-BT1_CII.xml")]
+            let good = try buildArchive(invoices, format: .tarGz, in: dir)
             var seen: [(String, [String])] = []
             let report = try inspector.inspect(path: good, fileName: "deposit.tar.gz", keepItems: false) { item in
                 seen.append((item.name, item.anomalies.map(\.rule)))
@@ -201,11 +199,7 @@ struct ArchiveInspectionTests {
 
             // The third member is not an invoice: the flux is refused even though two members
             // were already handed over, and the report lists no item either way.
-            let bad = try buildArchive([
-                .corpus("good.xml", Corpus.frCII),
-                .corpus("neg02.xml", "negative/invoices/NEG-02_missing-BT1_CII.xml"),
-                .text("notes.txt", "not an invoice"),
-            ], format: .tarGz, in: dir)
+            let bad = try buildArchive(invoices + [.text("notes.txt", "not an invoice")], format: .tarGz, in: dir)
             var handed = 0
             let refused = try inspector.inspect(path: bad, fileName: "deposit.tar.gz", keepItems: false) { _ in handed += 1 }
             #expect(!refused.fluxAccepted)
