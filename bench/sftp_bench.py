@@ -6,7 +6,9 @@ Two workloads:
   * one large file (default 1 GiB of random bytes, `--big-mib`),
   * many small files (default 1,000 files of 20 KB, `--small`) over 4 concurrent sessions.
 Reports MiB/s and files/s per target, the ratio gateway/OpenSSH, and the peak RSS of the server
-process (the gateway's whole process; sshd's session process tree).
+process (the gateway's whole process; sshd's session process tree). Before each timed phase the
+page cache is flushed and the server left to go idle (`settle`), so that one phase's leftovers
+(OpenSSH's gigabyte of dirty pages, the gateway's intake of its upload) do not land in the next.
 
     python3 bench/sftp_bench.py --gateway-bin .build/release/flux-gateway [--cipher aes128-gcm@openssh.com]
 
@@ -93,12 +95,40 @@ def sftp(port, user, key, batch: str, cipher: str, timeout=900):
         raise SystemExit(f"sftp failed on port {port}: {r.stdout[-800:]} {r.stderr[-800:]}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children so far (utime + stime + cutime + cstime)."""
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(x) for x in f[11:15]) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def settle(pid: int, timeout: float = 120.0) -> None:
+    """Between two timed phases, outside the timing: flush the page cache (`sync`) and wait until
+    the server is idle (under 5% of a core for 1 s), so that neither the previous server's dirty
+    pages nor the gateway's own work on the previous phase (the intake of the 1 GiB upload)
+    lands in the next measurement. Applied to both servers alike."""
+    os.sync()
+    deadline = time.time() + timeout
+    last = cpu_seconds(pid)
+    while time.time() < deadline:
+        time.sleep(1.0)
+        now = cpu_seconds(pid)
+        if now - last < 0.05:
+            break
+        last = now
+    os.sync()
+
+
 def run_workloads(name, port, user, key, remote_dir, big: Path, smalls: list[Path], cipher, sessions, pid):
     peak = PeakRSS(pid)
     peak.start()
+    settle(pid)
     t0 = time.time()
     sftp(port, user, key, f"put {big} {remote_dir}/big.bin\n", cipher)
     big_s = time.time() - t0
+    settle(pid)
     chunks = [smalls[i::sessions] for i in range(sessions)]
     errors = []
 
