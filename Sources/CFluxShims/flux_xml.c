@@ -85,3 +85,28 @@ int flux_xml_schema_validate(void *schema, void *doc, char *out, int out_size, i
     xmlSchemaFreeValidCtxt(v);
     return r;
 }
+
+/// The source of flux_xml_read_chunked: a window over the caller's bytes, read front to back.
+struct flux_xml_chunks {
+    const char *base;
+    size_t size;
+    size_t offset;
+};
+
+static int flux_xml_chunk_read(void *context, char *buffer, int len) {
+    struct flux_xml_chunks *c = context;
+    if (len <= 0) return 0;
+    size_t left = c->size - c->offset;
+    size_t n = left < (size_t)len ? left : (size_t)len;
+    memcpy(buffer, c->base + c->offset, n);
+    c->offset += n;
+    return (int)n;
+}
+
+static int flux_xml_chunk_close(void *context) { (void)context; return 0; }
+
+void *flux_xml_read_chunked(void *ctxt, const char *base, size_t size, const char *url, int options) {
+    // On the stack: libxml2 is done with the callbacks when xmlCtxtReadIO returns.
+    struct flux_xml_chunks chunks = { base, size, 0 };
+    return xmlCtxtReadIO((xmlParserCtxtPtr)ctxt, flux_xml_chunk_read, flux_xml_chunk_close, &chunks, url, NULL, options);
+}

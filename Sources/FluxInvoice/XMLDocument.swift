@@ -28,10 +28,11 @@ public final class XMLDoc {
         // short texts inline: fewer allocations to parse and fewer nodes to walk.
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue
             | XML_PARSE_NOBLANKS.rawValue | XML_PARSE_COMPACT.rawValue)
+        // Read in chunks, not with xmlCtxtReadMemory: libxml2 2.9 copies a memory input whole
+        // before parsing it, so a file near the size limit cost twice its size.
         let parsed: xmlDocPtr? = data.withUnsafeBytes { raw in
-            raw.baseAddress!.withMemoryRebound(to: CChar.self, capacity: raw.count) { base in
-                xmlCtxtReadMemory(ctxt, base, Int32(raw.count), name, nil, options)
-            }
+            flux_xml_read_chunked(UnsafeMutableRawPointer(ctxt), raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count, name, options)?
+                .assumingMemoryBound(to: xmlDoc.self)
         }
         guard let doc = parsed else {
             let err = ctxt.pointee.lastError

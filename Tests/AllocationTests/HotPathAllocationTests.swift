@@ -48,6 +48,25 @@ struct HotPathAllocationTests {
         #expect(n > 0 && n <= 250, "MIME parsing allocates \(n) times per message (budget 250)")
     }
 
+    /// libxml2 2.9 copies a memory input whole before parsing it: a 16 MB file that merely starts
+    /// like XML cost 32 MB. XMLDoc.parse hands it over in chunks instead, so a file refused early
+    /// costs no second copy.
+    @Test func parsingALargeFileMakesNoWholeCopy() throws {
+        // Starts like XML (what the inspector sniffs), then a control character where a tag name
+        // must be: not well-formed, so libxml2 stops at once; what it allocated by then is the
+        // input copy, if any.
+        var data = Data("<\u{1}".utf8)
+        data.append(Data(repeating: UInt8(ascii: "a"), count: 16 << 20))
+        let file = data
+        flux_allocations_start()
+        let result = Result { try XMLDoc.parse(file, name: "big.xml") }
+        _ = flux_allocations_stop()
+        let largest = flux_allocations_largest()
+        print("allocations: largest single allocation while parsing 16 MB: \(largest) bytes")
+        #expect(throws: (any Error).self) { try result.get() }
+        #expect(largest < 1 << 20, "parsing allocated \(largest) bytes at once: the input was copied whole")
+    }
+
     @Test func xpathExtractionOfAnInvoice() throws {
         for (file, budget) in [("FR-CII-EN16931-B2B-simple.xml", 2150.0), ("FR-UBL-EN16931-B2B-simple.xml", 1700.0)] {
             let data = try Data(contentsOf: Self.shared.appendingPathComponent("corpus/invoices/fr-generated/\(file)"))

@@ -1,4 +1,5 @@
 #pragma once
+#include <stddef.h>
 // libxml2 types stay out of this header (see CLibXML2/shim.h for why its headers are delicate):
 // documents are passed as opaque pointers.
 
@@ -24,3 +25,10 @@ int flux_xml_schema_validate(void *schema, void *doc, char *out, int out_size, i
 /// Parses a schema from a local file path; NULL on failure (errors into `out` like above).
 void *flux_xml_schema_load(const char *path, char *out, int out_size);
 void flux_xml_schema_free(void *schema);
+
+/// Parses `size` bytes at `base` with the parser context `ctxt` (an xmlParserCtxtPtr) and
+/// `options`, like xmlCtxtReadMemory, but hands libxml2 the bytes in chunks through read
+/// callbacks: libxml2 2.9's memory input copies the whole document into a buffer of its own
+/// first, which doubled the memory of a large file. Returns the xmlDocPtr, NULL on failure
+/// (the error is in the context).
+void *flux_xml_read_chunked(void *ctxt, const char *base, size_t size, const char *url, int options);
