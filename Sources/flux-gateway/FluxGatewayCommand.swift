@@ -129,14 +129,15 @@ struct Validate: ParsableCommand {
         }
         var failed = false
         for f in files {
-            // Without --json only the rule ids matter: they are gathered as the members are read
-            // and no item is kept, so memory stays flat however many members an archive has.
-            // The JSON lists every item, so there the report keeps them (their key terms and
-            // findings, without bytes).
+            // No item is kept: the rule ids are gathered as the members are read, and with --json
+            // each item is rendered then (its JSON text is what is kept, not the item), so memory
+            // stays flat without --json and small with it, however many members an archive has.
             var itemRules: [String] = []
             var seenItemRules = Set<String>()
-            let report = try inspector.inspect(path: f, fileName: (f as NSString).lastPathComponent, keepItems: json) { item in
+            var itemJSON: [String] = []
+            let report = try inspector.inspect(path: f, fileName: (f as NSString).lastPathComponent, keepItems: false) { item in
                 for a in item.anomalies where seenItemRules.insert(a.rule).inserted { itemRules.append(a.rule) }
+                if json { itemJSON.append(ValidateJSON.render(item: item)) }
             }
             var seen = Set<String>()
             // A flux refused as a whole has no items: what its members said does not count.
@@ -144,7 +145,7 @@ struct Validate: ParsableCommand {
             rules = rules.filter { seen.insert($0).inserted }
             if !rules.isEmpty { failed = true }
             if json {
-                print(ValidateJSON.render(path: f, report: report, rules: rules))
+                print(ValidateJSON.render(path: f, report: report, rules: rules, items: report.fluxAccepted ? itemJSON : []))
             } else {
                 print(rules.isEmpty ? "\(f): OK" : "\(f): FAIL \(rules.joined(separator: ","))")
             }
@@ -161,32 +162,45 @@ enum ValidateJSON {
         return o
     }
 
-    static func render(path: String, report: FluxReport, rules: [String]) -> String {
-        var obj: [String: Any] = [
-            "path": path, "ok": rules.isEmpty, "format": report.format, "rules": rules,
-            "flux_anomalies": report.fluxAnomalies.map(anomaly),
+    /// One file's object, keys sorted; `items` are the members' objects already rendered.
+    static func render(path: String, report: FluxReport, rules: [String], items: [String]) -> String {
+        var fields: [(String, Any)] = [
+            ("flux_anomalies", report.fluxAnomalies.map(anomaly)), ("format", report.format),
+            ("ok", rules.isEmpty), ("path", path), ("rules", rules),
         ]
-        if let e = report.envelope { obj["envelope"] = ["interface": e.interface, "application_code": e.applicationCode, "flux_id": e.fluxID, "label": e.label] }
-        obj["items"] = report.items.map { i -> [String: Any] in
-            var o: [String: Any] = [
-                "name": i.name, "syntax": i.facts.syntax.rawValue, "accepted": i.accepted,
-                "anomalies": i.anomalies.map(anomaly), "warnings": i.warnings.map(anomaly),
-            ]
-            let f = i.facts
-            let optional: [(String, String?)] = [
-                ("number", f.number), ("issue_date", f.issueDate), ("type_code", f.typeCode), ("currency", f.currency),
-                ("seller", f.seller?.description), ("buyer", f.buyer?.description), ("total_without_vat", f.totalWithoutVAT),
-                ("total_vat", f.totalVAT), ("total_with_vat", f.totalWithVAT), ("profile", f.profile), ("container", f.container),
-            ]
-            for (k, v) in optional { if let v { o[k] = v } }
-            if let l = f.lifecycle {
-                o["lifecycle"] = l.map { s -> [String: Any] in
-                    ["invoice_number": s.invoiceNumber ?? NSNull(), "status": s.code ?? NSNull(), "label": s.label ?? NSNull(), "reasons": s.reasons]
-                }
-            }
-            return o
+        if let e = report.envelope {
+            fields.insert(("envelope", ["interface": e.interface, "application_code": e.applicationCode, "flux_id": e.fluxID, "label": e.label]), at: 0)
         }
-        let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data("{}".utf8)
+        // Assembled by hand so that the items need not be held as objects: the keys are fixed
+        // ASCII words, every value goes through JSONSerialization.
+        var parts = fields.map { "\"\($0.0)\":\(text($0.1))" }
+        parts.insert("\"items\":[\(items.joined(separator: ","))]", at: parts.firstIndex { $0.hasPrefix("\"ok\":") }!)
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+
+    /// One member's object, keys sorted.
+    static func render(item i: FluxItem) -> String {
+        var o: [String: Any] = [
+            "name": i.name, "syntax": i.facts.syntax.rawValue, "accepted": i.accepted,
+            "anomalies": i.anomalies.map(anomaly), "warnings": i.warnings.map(anomaly),
+        ]
+        let f = i.facts
+        let optional: [(String, String?)] = [
+            ("number", f.number), ("issue_date", f.issueDate), ("type_code", f.typeCode), ("currency", f.currency),
+            ("seller", f.seller?.description), ("buyer", f.buyer?.description), ("total_without_vat", f.totalWithoutVAT),
+            ("total_vat", f.totalVAT), ("total_with_vat", f.totalWithVAT), ("profile", f.profile), ("container", f.container),
+        ]
+        for (k, v) in optional { if let v { o[k] = v } }
+        if let l = f.lifecycle {
+            o["lifecycle"] = l.map { s -> [String: Any] in
+                ["invoice_number": s.invoiceNumber ?? NSNull(), "status": s.code ?? NSNull(), "label": s.label ?? NSNull(), "reasons": s.reasons]
+            }
+        }
+        return text(o)
+    }
+
+    static func text(_ value: Any) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])) ?? Data("null".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 }
