@@ -93,9 +93,8 @@ struct GatewayEndToEndTests {
         Thread.sleep(forTimeInterval: 1.0)
         let metrics = try String(decoding: g.http("GET", "/metrics").body, as: UTF8.self)
         #expect(metrics.contains("flux_deposits_total"))
-        let redelivered = metrics.split(separator: "\n").first { $0.hasPrefix("flux_receipts_redelivered_total ") }
-        let value = (redelivered?.split(separator: " ").last).flatMap { Double($0) } ?? 0
-        #expect(value == 0, "the maintenance pass wrote receipts a worker was delivering: \(redelivered ?? "")")
+        let redelivered = GatewayHarness.metric("flux_receipts_redelivered_total", in: metrics) ?? 0
+        #expect(redelivered == 0, "the maintenance pass wrote \(redelivered) receipts a worker was delivering")
         let rows = try g.db().read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM receipts WHERE delivered_at IS NULL") ?? -1
         }
@@ -141,10 +140,10 @@ struct GatewayEndToEndTests {
         let metrics = try String(decoding: g.http("GET", "/metrics").body, as: UTF8.self)
         #expect(metrics.contains("flux_deposits_total"))
         // a maintenance pass (the age seal above) has published the group-commit counters
-        let commits = metrics.split(separator: "\n").first { $0.hasPrefix("flux_store_commits_total ") }
-        let writes = metrics.split(separator: "\n").first { $0.hasPrefix("flux_store_committed_writes_total ") }
-        #expect((commits?.split(separator: " ").last).flatMap { Double($0) } ?? 0 >= 1, "\(commits ?? "no flux_store_commits_total")")
-        #expect((writes?.split(separator: " ").last).flatMap { Double($0) } ?? 0 >= 4, "\(writes ?? "no flux_store_committed_writes_total")")
+        let commits = GatewayHarness.metric("flux_store_commits_total", in: metrics)
+        let writes = GatewayHarness.metric("flux_store_committed_writes_total", in: metrics)
+        #expect(commits ?? 0 >= 1, "flux_store_commits_total: \(commits.map { "\($0)" } ?? "absent")")
+        #expect(writes ?? 0 >= 4, "flux_store_committed_writes_total: \(writes.map { "\($0)" } ?? "absent")")
         let claimed = try g.http("POST", "/v1/batches/claim?max=1&lease=1", token: g.token)
         #expect(claimed.status == 200)
         let list = try JSONSerialization.jsonObject(with: claimed.body) as? [[String: Any]] ?? []

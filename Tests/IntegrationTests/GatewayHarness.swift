@@ -246,6 +246,13 @@ final class GatewayHarness: @unchecked Sendable {  // used from one test at a ti
         return try DatabaseQueue(path: state.appendingPathComponent("gateway.sqlite").path, configuration: c)
     }
 
+    /// The value of an unlabelled Prometheus sample (`NAME VALUE` line) in a `/metrics` text;
+    /// nil when the metric is absent (a counter appears only once incremented).
+    static func metric(_ name: String, in text: String) -> Double? {
+        let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return (line?.split(separator: " ").last).flatMap { Double($0) }
+    }
+
     struct HTTPResult { var status: Int; var body: Data }
 
     /// A minimal HTTP/1.1 client over loopback with curl (installed everywhere CI runs).
