@@ -38,10 +38,9 @@ public final class IntakeProcessor: Sendable {
         var inFlight = Set<String>()
         /// Written into the outbox, not yet marked in the database; they leave this set only
         /// once the mark is committed.
-        var unmarked: [String] = []
-        var unmarkedSet = Set<String>()
+        var unmarked = Set<String>()
 
-        func owned(_ id: String) -> Bool { inFlight.contains(id) || unmarkedSet.contains(id) }
+        func owned(_ id: String) -> Bool { inFlight.contains(id) || unmarked.contains(id) }
     }
     let deliveries = Mutex(Deliveries())
 
@@ -168,7 +167,7 @@ public final class IntakeProcessor: Sendable {
         }
         try DurableFile.writeAll(files)
         let pending = deliveries.withLock { d -> Int in
-            if d.unmarkedSet.insert(receipt.messageID).inserted { d.unmarked.append(receipt.messageID) }
+            d.unmarked.insert(receipt.messageID)
             return d.unmarked.count
         }
         if pending >= 512 { flushDeliveryMarks() }
@@ -225,12 +224,8 @@ public final class IntakeProcessor: Sendable {
         let ids = deliveries.withLock { $0.unmarked }
         guard !ids.isEmpty else { return }
         do {
-            try store.markReceiptsDelivered(ids)
-            let done = Set(ids)
-            deliveries.withLock { d in
-                d.unmarked.removeAll { done.contains($0) }
-                d.unmarkedSet.subtract(done)
-            }
+            try store.markReceiptsDelivered(Array(ids))
+            deliveries.withLock { $0.unmarked.subtract(ids) }
         } catch {
             logger.error("cannot mark receipts delivered, will retry", metadata: ["count": "\(ids.count)", "error": "\(error)"])
         }
