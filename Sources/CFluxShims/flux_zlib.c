@@ -27,10 +27,13 @@ int flux_zlib_inflate_bounded(const unsigned char *in, size_t in_len, int raw, s
         return FLUX_INFLATE_CORRUPT;
     }
     // One byte past the bound tells "exactly at the limit" from "over it". The first buffer
-    // fits the common case (XML compresses 4-10 times); it doubles from there up to the bound.
+    // fits the common case (XML compresses 4-12 times) so that one inflate call with Z_FINISH
+    // does it all: zlib then keeps no sliding window (no 32 KiB allocation, no copy of the
+    // output into it after each call). It doubles from there up to the bound, and is trimmed
+    // to the output at the end.
     size_t ceiling = max_out < SIZE_MAX ? max_out + 1 : max_out;
-    size_t cap = in_len < SIZE_MAX / 4 ? in_len * 4 : SIZE_MAX;
-    if (cap < 4096) cap = 4096;
+    size_t cap = in_len < SIZE_MAX / 16 ? in_len * 16 : SIZE_MAX;
+    if (cap < 16384) cap = 16384;
     if (cap > (16u << 20)) cap = 16u << 20;
     if (cap > ceiling) cap = ceiling;
     unsigned char *buf = malloc(cap ? cap : 1);
@@ -56,11 +59,14 @@ int flux_zlib_inflate_bounded(const unsigned char *in, size_t in_len, int raw, s
         size_t room = cap - produced < UINT_MAX ? cap - produced : UINT_MAX;
         s.next_out = buf + produced;
         s.avail_out = (uInt)room;
-        int status = inflate(&s, Z_NO_FLUSH);
+        // With Z_FINISH a call that runs out of output room returns Z_BUF_ERROR and may be
+        // called again with more (zlib then falls back to keeping a window).
+        int status = inflate(&s, fed == in_len ? Z_FINISH : Z_NO_FLUSH);
         produced += room - s.avail_out;
         if (produced > max_out) { result = FLUX_INFLATE_TOO_LARGE; break; }
         if (status == Z_STREAM_END) { result = FLUX_INFLATE_OK; break; }
         if (status == Z_OK) continue;
+        if (status == Z_BUF_ERROR && s.avail_out == 0) continue;  // more room at the top of the loop
         // There was output room and all the input zlib could take, so no progress means the
         // input ran out.
         if (status == Z_BUF_ERROR) { result = FLUX_INFLATE_TRUNCATED; break; }
@@ -72,6 +78,10 @@ int flux_zlib_inflate_bounded(const unsigned char *in, size_t in_len, int raw, s
     if (result == FLUX_INFLATE_OK) {
         *consumed = fed - s.avail_in;
         *out_len = produced;
+        if (cap - produced > 4096) {
+            unsigned char *b = realloc(buf, produced ? produced : 1);
+            if (b) buf = b;
+        }
         *out = buf;
     } else {
         free(buf);

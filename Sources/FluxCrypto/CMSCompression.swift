@@ -136,13 +136,14 @@ public enum CMSCompression {
         var reason = [CChar](repeating: 0, count: 128)
         let status = flux_zlib_inflate_bounded(input.bindMemory(to: UInt8.self).baseAddress, input.count, 0, max(0, maxOutput),
                                                &out, &length, &consumed, &reason, reason.count)
-        defer { free(out) }
         switch Int(status) {
         case FLUX_INFLATE_OK:
+            // The Data owns zlib's buffer from here (on failure the shim returns none).
+            let data = out.map { Data(bytesNoCopy: $0, count: length, deallocator: .free) } ?? Data()
             guard consumed == input.count else {
                 throw CryptoError(code: "cms-decompress", message: "\(input.count - consumed) bytes follow the end of the zlib stream")
             }
-            return out.map { Data(bytes: $0, count: length) } ?? Data()
+            return data
         case FLUX_INFLATE_TOO_LARGE:
             throw CryptoError(code: "cms-decompress-limit", message: "the decompressed content exceeds the limit of \(maxOutput) bytes")
         case FLUX_INFLATE_TRUNCATED:

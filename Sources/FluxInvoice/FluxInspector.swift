@@ -92,7 +92,12 @@ public struct FluxInspector: Sendable {
     }
 
     func inspect(path: String, fileName: String, sink: ItemSink) -> FluxReport {
-        let size = FileSize.of(path) ?? 0
+        // One descriptor for the size, the sniff and the contents: stat, open/read and
+        // FileManager's read were three opens and 6% of `validate`'s time on small files.
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        defer { if fd >= 0 { close(fd) } }
+        var st = stat()
+        let size = fd >= 0 && fstat(fd, &st) == 0 ? Int64(st.st_size) : 0
         if size == 0 {
             return .refused("unknown", Anomaly(rule: "FLUX-EMPTY", reasonCode: "IRR_VIDE_F", message: "the file '\(fileName)' is empty"))
         }
@@ -106,8 +111,7 @@ public struct FluxInspector: Sendable {
             case .failure(let a): return .refused("unknown", a)
             }
         }
-        let head = Self.head(path: path, count: 64)
-        let kind = Self.sniff(head)
+        let kind = Self.sniff(Self.read(fd: fd, count: 64))
         if envelope != nil && kind != .gzip {
             return .refused("unknown", Anomaly(rule: "PPF-ENVELOPE", reasonCode: "IRR_FORM", message: "'\(fileName)' is named as a PPF flux but is not a tar.gz archive"))
         }
@@ -122,7 +126,7 @@ public struct FluxInspector: Sendable {
             if size > limits.maxFileBytes {
                 return .refused(kind == .pdf ? "pdf" : "xml", Anomaly(rule: "FLUX-FILE-SIZE", reasonCode: "IRR_TAILLE_F", message: "'\(fileName)' is \(size) bytes, over the \(limits.maxFileBytes)-byte limit"))
             }
-            guard let data = FileManager.default.contents(atPath: path) else {
+            guard let data = Self.readAll(fd: fd, size: Int(size)) else {
                 return .refused("unknown", Anomaly(rule: "FLUX-READ", reasonCode: "IRR_EXTRAC", message: "'\(fileName)' cannot be read"))
             }
             // A lone `Base_*.xml` / `Full_*.xml` is an F1 member named by the PPF convention.
@@ -269,15 +273,40 @@ public struct FluxInspector: Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return [] }
         defer { close(fd) }
+        return read(fd: fd, count: count)
+    }
+
+    /// The first `count` bytes (fewer at end of file), read from offset 0 whatever the
+    /// descriptor's position.
+    static func read(fd: Int32, count: Int) -> [UInt8] {
+        guard fd >= 0 else { return [] }
         var bytes = [UInt8](repeating: 0, count: count)
+        let filled = bytes.withUnsafeMutableBytes { preadFully(fd, $0.baseAddress!, count) }
+        bytes.removeLast(count - max(filled, 0))
+        return bytes
+    }
+
+    /// The file's `size` bytes (what `fstat` said), nil on a read error or when it shrank.
+    static func readAll(fd: Int32, size: Int) -> Data? {
+        guard fd >= 0, size >= 0, let buffer = malloc(max(size, 1)) else { return nil }
+        let filled = preadFully(fd, buffer, size)
+        guard filled == size else {
+            free(buffer)
+            return nil
+        }
+        return Data(bytesNoCopy: buffer, count: size, deallocator: .free)
+    }
+
+    /// Reads up to `count` bytes from offset 0, retrying short reads; -1 on error.
+    private static func preadFully(_ fd: Int32, _ base: UnsafeMutableRawPointer, _ count: Int) -> Int {
         var filled = 0
         while filled < count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, count - filled) }
+            let n = pread(fd, base + filled, count - filled, off_t(filled))
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
+            if n < 0 { return -1 }
+            if n == 0 { break }
             filled += n
         }
-        bytes.removeLast(count - filled)
-        return bytes
+        return filled
     }
 }

@@ -119,9 +119,10 @@ struct Validate: ParsableCommand {
         let inspector = FluxInspector(xsd: dir.map(XSDValidator.init(directory:)))
         guard (1...1_000_000).contains(repeatCount) else { throw ValidationError("--repeat must be 1...1000000") }
         if repeatCount > 1 {
+            let names = files.map { ($0 as NSString).lastPathComponent }
             let start = Date()
             for _ in 0..<repeatCount {
-                for f in files { _ = try inspector.inspect(path: f, fileName: (f as NSString).lastPathComponent, keepItems: false) { _ in } }
+                for (f, name) in zip(files, names) { _ = try inspector.inspect(path: f, fileName: name, keepItems: false) { _ in } }
             }
             let s = Date().timeIntervalSince(start)
             let n = files.count * repeatCount

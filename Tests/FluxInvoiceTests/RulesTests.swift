@@ -31,26 +31,73 @@ struct RulesTests {
 
     @Test("xs:decimal parsing is exact and strict")
     func decimalParsing() {
-        #expect(XSDecimal.parse("1326.60") == Decimal(string: "1326.6"))
+        #expect(XSDecimal.parse("1326.60")?.decimal == Decimal(string: "1326.6"))
         #expect(XSDecimal.parse(" 2 \n") == 2)
-        #expect(XSDecimal.parse("-0.005") == Decimal(string: "-0.005"))
+        #expect(XSDecimal.parse("-0.005")?.decimal == Decimal(string: "-0.005"))
         #expect(XSDecimal.parse("+3") == 3)
-        #expect(XSDecimal.parse(".5") == Decimal(string: "0.5"))
-        #expect(XSDecimal.parse("12345678901234567890.12") == Decimal(string: "12345678901234567890.12"))
+        #expect(XSDecimal.parse(".5")?.decimal == Decimal(string: "0.5"))
+        #expect(XSDecimal.parse("12345678901234567890.12")?.decimal == Decimal(string: "12345678901234567890.12"))
+        #expect(XSDecimal.parse("0.0000000000000000000012")?.decimal == Decimal(string: "0.0000000000000000000012"))
         for bad in ["", " ", "1e3", "1,5", "1.2.3", "-", "abc", "NaN"] { #expect(XSDecimal.parse(bad) == nil, "\(bad)") }
     }
 
     @Test("XPath rounding: half toward +infinity, two decimals by exponent shift")
     func rounding() {
-        #expect(XSDecimal.round(Decimal(string: "2.5")!) == 3)
-        #expect(XSDecimal.round(Decimal(string: "-2.5")!) == -2)
-        #expect(XSDecimal.round(Decimal(string: "-2.6")!) == -3)
-        #expect(XSDecimal.round2(Decimal(string: "1.005")!) == Decimal(string: "1.01"))
-        #expect(XSDecimal.round2(Decimal(string: "-1.005")!) == Decimal(string: "-1"))
-        #expect(XSDecimal.round2(Decimal(string: "206.6")!) == Decimal(string: "206.60"))
-        #expect(XSDecimal.shift(-123, -2) == Decimal(string: "-1.23"))
+        let x = { (s: String) in XSDecimal.parse(s)! }
+        #expect(XSDecimal.round(x("2.5")) == 3)
+        #expect(XSDecimal.round(x("-2.5")) == -2)
+        #expect(XSDecimal.round(x("-2.6")) == -3)
+        #expect(XSDecimal.round2(x("1.005")) == x("1.01"))
+        #expect(XSDecimal.round2(x("-1.005")) == x("-1"))
+        #expect(XSDecimal.round2(x("206.6")) == x("206.60"))
+        #expect(XSDecimal.shift(-123, -2) == x("-1.23"))
         #expect(XSDecimal.digitsAfterDot("1.000") == 3)
         #expect(XSDecimal.digitsAfterDot("10") == 0)
+    }
+
+    /// XSDec keeps small values as integers and falls back to Foundation's Decimal beyond: both
+    /// must give what Decimal alone gave (value and printed form), on either side of the limits.
+    @Test("XSDec agrees with Foundation Decimal: arithmetic, comparison, rounding, printing, doubles")
+    func xsDecAgreesWithDecimal() {
+        var rng = SystemRandomNumberGenerator()
+        func lexical() -> String {
+            let digits = Int.random(in: 1...(Bool.random(using: &rng) ? 6 : 20), using: &rng)
+            var s = (0..<digits).map { _ in String(Int.random(in: 0...9, using: &rng)) }.joined()
+            let fraction = Int.random(in: 0...min(digits, Bool.random(using: &rng) ? 4 : 20), using: &rng)
+            if fraction > 0 { s.insert(".", at: s.index(s.endIndex, offsetBy: -fraction)) }
+            return (Bool.random(using: &rng) ? "-" : "") + s
+        }
+        func foundationRound(_ d: Decimal) -> Decimal {
+            var input = d + Decimal(sign: .plus, exponent: -1, significand: 5)
+            var out = Decimal()
+            if input >= 0 { NSDecimalRound(&out, &input, 0, .down); return out }
+            var negated = -input
+            NSDecimalRound(&out, &negated, 0, .up)
+            return -out
+        }
+        for _ in 0..<3000 {
+            let (ls, rs) = (lexical(), lexical())
+            guard let l = XSDecimal.parse(ls), let r = XSDecimal.parse(rs),
+                  let dl = Decimal(string: ls, locale: Locale(identifier: "en_US_POSIX")),
+                  let dr = Decimal(string: rs, locale: Locale(identifier: "en_US_POSIX")) else {
+                Issue.record("unparsed \(ls) or \(rs)")
+                continue
+            }
+            #expect(l.decimal == dl && l.description == dl.description, "\(ls)")
+            #expect((l + r).decimal == dl + dr && (l + r).description == (dl + dr).description, "\(ls) + \(rs)")
+            #expect((l - r).decimal == dl - dr && (l - r).description == (dl - dr).description, "\(ls) - \(rs)")
+            #expect((l * r).decimal == dl * dr && (l * r).description == (dl * dr).description, "\(ls) * \(rs)")
+            #expect((l < r) == (dl < dr) && (l == r) == (dl == dr), "\(ls) <=> \(rs)")
+            #expect((-l).decimal == -dl && l.magnitudeValue.decimal == (dl < 0 ? -dl : dl), "\(ls)")
+            #expect(XSDecimal.round(l).decimal == foundationRound(dl), "round(\(ls))")
+            #expect(XSDecimal.round2(l).description == Decimal(sign: .plus, exponent: -2, significand: foundationRound(Decimal(sign: .plus, exponent: 2, significand: dl))).description, "round2(\(ls))")
+            #expect(XSDecimal.toDouble(l) == Double(dl.description), "double(\(ls))")
+        }
+        // Overflowing the 64-bit form on the way falls back to Decimal, exactly.
+        let big = XSDecimal.parse("999999999999999999")!
+        #expect((big + big).decimal == Decimal(string: "1999999999999999998"))
+        #expect((big * big).description == (Decimal(string: "999999999999999999")! * Decimal(string: "999999999999999999")!).description)
+        #expect(XSDecimal.parse("0.000000000000000001")! * XSDecimal.parse("0.1")! == XSDecimal.parse("0.0000000000000000001")!)
     }
 
     @Test("normalize-space and the allocation-free VAT test")
@@ -98,7 +145,7 @@ struct RulesTests {
         #expect(m.lines.count == 2)
         #expect(m.lines[1].quantity?.value == 3 && m.lines[1].unitCode == "C62" && m.lines[1].tax?.rate?.raw == "5.50")
         #expect(m.vatBreakdown.map { $0.taxAmount?.raw } == ["200.00", "6.60"])
-        #expect(m.totals?.grandTotal?.value == Decimal(string: "1326.60"))
+        #expect(m.totals?.grandTotal?.value?.decimal == Decimal(string: "1326.60"))
         #expect(m.totals?.taxTotal(in: "EUR")?.raw == "206.60")
         #expect(m.paymentMeans.first?.code == "58" && m.paymentMeans.first?.accounts == ["FR7630006000011234567890189"])
         #expect(m.delivery?.actualDate?.iso == "2026-09-10")

@@ -490,7 +490,7 @@ extension InvoiceModel {
         /// `@currencyID` (amounts) or `@unitCode` (quantities), when present.
         public var currencyID: String?
         /// The exact value of the trimmed lexical form, nil when it is not an xs:decimal.
-        public var value: Decimal?
+        public var value: XSDec?
 
         public init(raw: String, currencyID: String? = nil) {
             self.raw = raw

@@ -1,12 +1,12 @@
 import Foundation
 
 /// `xs:decimal` reading and the XPath 2.0 arithmetic the official Schematrons use
-/// (`round`, `round(x * 100) div 100`), on Foundation `Decimal` so that no binary floating
+/// (`round`, `round(x * 100) div 100`), on exact decimals (`XSDec`) so that no binary floating
 /// point rounding sneaks in.
 enum XSDecimal {
     /// The value of an `xs:decimal` lexical form (leading/trailing XML whitespace allowed), or
     /// nil when it is not one (`1e3`, `1,5`, empty...).
-    static func parse(_ raw: String) -> Decimal? {
+    static func parse(_ raw: String) -> XSDec? {
         var utf8 = raw.utf8[...]
         while let f = utf8.first, isSpace(f) { utf8 = utf8.dropFirst() }
         while let l = utf8.last, isSpace(l) { utf8 = utf8.dropLast() }
@@ -36,46 +36,35 @@ enum XSDecimal {
             mantissa = mantissa &* 10 &+ UInt64(b - 48)
         }
         guard digits > 0 else { return nil }
-        if overflow {
-            // More than 18 significant digits: let Foundation do the long arithmetic.
+        if overflow || fraction > XSDec.maxScale {
+            // More than 18 significant digits or decimals: let Foundation do the long arithmetic.
             let text = (negative ? "-" : "") + String(decoding: utf8, as: UTF8.self)
-            return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
+            return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")).map(XSDec.init)
         }
-        var d = Decimal(mantissa)
-        if fraction > 0 {
-            d = Decimal(sign: .plus, exponent: -fraction, significand: d)
-        }
-        return negative ? -d : d
+        let units = Int64(mantissa)  // at most 18 digits: fits
+        return XSDec(units: negative ? -units : units, scale: fraction)
     }
 
     /// XPath `fn:round` on a decimal: half-way values go toward positive infinity.
-    static func round(_ x: Decimal) -> Decimal {
-        floor(x + Decimal(sign: .plus, exponent: -1, significand: 5))
+    static func round(_ x: XSDec) -> XSDec {
+        (x + XSDec(units: 5, scale: 1)).floored()
     }
 
     /// `round(x * 100) div 100` — the official "round to two decimals" (the division by 100 is
-    /// an exponent shift, exact and much cheaper than a Decimal division).
-    static func round2(_ x: Decimal) -> Decimal {
+    /// an exponent shift, exact and much cheaper than a division).
+    static func round2(_ x: XSDec) -> XSDec {
         shift(round(shift(x, 2)), -2)
     }
 
-    /// `x × 10^n` by moving the exponent (exact).
+    /// `x × 10^n` by moving the decimal point (exact).
     @inline(__always)
-    static func shift(_ x: Decimal, _ n: Int) -> Decimal {
-        Decimal(sign: .plus, exponent: n, significand: x)
+    static func shift(_ x: XSDec, _ n: Int) -> XSDec {
+        x.shifted(by: n)
     }
 
     /// Largest integer not greater than `x`.
-    static func floor(_ x: Decimal) -> Decimal {
-        if x >= 0 { return rounded(x, .down) }
-        return -rounded(-x, .up)
-    }
-
-    private static func rounded(_ x: Decimal, _ mode: NSDecimalNumber.RoundingMode) -> Decimal {
-        var input = x
-        var out = Decimal()
-        NSDecimalRound(&out, &input, 0, mode)
-        return out
+    static func floor(_ x: XSDec) -> XSDec {
+        x.floored()
     }
 
     // MARK: xs:double (untyped values in arithmetic are cast to xs:double by XPath 2.0)
@@ -87,8 +76,8 @@ enum XSDecimal {
 
     /// xs:decimal promoted to xs:double: the nearest double (through the decimal text; Foundation's
     /// `doubleValue` may be off by one ulp).
-    static func toDouble(_ d: Decimal) -> Double {
-        Double(d.description) ?? NSDecimalNumber(decimal: d).doubleValue
+    static func toDouble(_ d: XSDec) -> Double {
+        d.doubleValue
     }
 
     /// XPath `fn:round` on a double: half-way values go toward positive infinity.
@@ -98,9 +87,9 @@ enum XSDecimal {
 
     /// The exact value of a double as a decimal (Saxon casts xs:double to xs:decimal exactly,
     /// e.g. 1.005 → 1.00499999999999989…, which then rounds to 1.00, not 1.01).
-    static func exactDecimal(_ d: Double) -> Decimal? {
+    static func exactDecimal(_ d: Double) -> XSDec? {
         guard d.isFinite else { return nil }
-        return Decimal(string: String(format: "%.30f", d), locale: Locale(identifier: "en_US_POSIX"))
+        return Decimal(string: String(format: "%.30f", d), locale: Locale(identifier: "en_US_POSIX")).map(XSDec.init)
     }
 
     /// `string-length(substring-after(s, '.'))`: characters after the first dot (raw string).
@@ -111,9 +100,4 @@ enum XSDecimal {
 
     @inline(__always)
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
-}
-
-extension Decimal {
-    /// Absolute value.
-    var magnitudeValue: Decimal { self < 0 ? -self : self }
 }

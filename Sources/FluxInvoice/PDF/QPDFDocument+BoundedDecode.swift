@@ -37,7 +37,7 @@ extension QPDFDocument {
         }
         if filters == ["FlateDecode"] || filters == ["Fl"], !hasPredictor(stream) {
             do throws(BoundedInflater.Failure) {
-                return Data(try BoundedInflater.inflateZlib([UInt8](raw), maxOutput: limit))
+                return try BoundedInflater.inflateZlib(bytes: raw, maxOutput: limit)
             } catch {
                 switch error {
                 case .tooLarge: throw .tooLarge

@@ -23,15 +23,15 @@ enum TotalsRules {
 
     /// Sum of the values (absent or non-numeric values count as nothing, like `sum()` over an
     /// empty selection).
-    static func sum<S: Sequence>(_ values: S) -> Decimal where S.Element == Decimal? {
-        values.reduce(Decimal(0)) { $0 + ($1 ?? 0) }
+    static func sum<S: Sequence>(_ values: S) -> XSDec where S.Element == XSDec? {
+        values.reduce(XSDec(0)) { $0 + ($1 ?? 0) }
     }
 
     static func summation(_ c: RuleContext, _ t: M.Totals) {
         let m = c.model, p = c.paths
         // CII sums the untyped line amounts as xs:double, then casts the sum to xs:decimal
         // exactly; UBL sums xs:decimal values.
-        let lineSum: Decimal
+        let lineSum: XSDec
         if p.cii && !m.lines.allSatisfy({ twoDecimals($0.netAmount) }) {
             // With at most two decimals everywhere the double sum rounds like the exact one; only
             // finer amounts need the (slower) exact replay of the double arithmetic.
@@ -65,7 +65,7 @@ enum TotalsRules {
         if let basis = t.taxBasisTotal?.value, let line = t.lineTotal?.value,
            t.allowanceTotal.map({ $0.value != nil }) ?? true, t.chargeTotal.map({ $0.value != nil }) ?? true {
             let allow = t.allowanceTotal?.value ?? 0, charge = t.chargeTotal?.value ?? 0
-            let expected: Decimal
+            let expected: XSDec
             if !p.cii && t.allowanceTotal == nil && t.chargeTotal == nil { expected = line } else { expected = r2(line - allow + charge) }
             if basis != expected {
                 c.fail("BR-CO-13", .coherence, "the invoice total without VAT (BT-109) is \(shown(t.taxBasisTotal)) but BT-106 - BT-107 + BT-108 = \(expected)", at: p.total("TaxBasisTotalAmount", "TaxExclusiveAmount"))

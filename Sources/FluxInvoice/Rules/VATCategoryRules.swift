@@ -114,15 +114,15 @@ enum VATCategoryRules {
     }
 
     /// Σ line net amounts for a category (and rate) + charges − allowances, each rounded.
-    static func expectedCII(_ m: M, code: String, rate: Decimal?) -> Decimal {
+    static func expectedCII(_ m: M, code: String, rate: XSDec?) -> XSDec {
         let r2 = XSDecimal.round2
         func taxMatches(_ t: M.TaxCategory) -> Bool { t.category == code }
-        var lines = Decimal(0)
+        var lines = XSDec(0)
         for l in m.lines where l.taxes.contains(where: taxMatches) {
             if let rate, !l.taxes.contains(where: { $0.rate?.value == rate }) { continue }
             lines += l.netAmount?.value ?? 0
         }
-        var charges = Decimal(0), allowances = Decimal(0)
+        var charges = XSDec(0), allowances = XSDec(0)
         for a in m.allowancesCharges {
             guard let t = a.tax, t.category == code, let charge = a.isCharge else { continue }
             if let rate, t.rate?.value != rate { continue }
@@ -305,15 +305,15 @@ enum VATCategoryRules {
         let m = c.model
         let taxable = b.taxableAmount?.value
         // Document level allowances/charges only for the sums.
-        func acSum(charge: Bool, rate: Decimal?) -> Decimal {
-            m.allowancesCharges.reduce(Decimal(0)) { acc, a in
+        func acSum(charge: Bool, rate: XSDec?) -> XSDec {
+            m.allowancesCharges.reduce(XSDec(0)) { acc, a in
                 guard a.isCharge == charge, let t = a.tax, t.code == code else { return acc }
                 if let rate, t.rate?.value != rate { return acc }
                 return acc + (a.amount?.value ?? 0)
             }
         }
-        func lineSum(rate: Decimal?) -> Decimal {
-            m.lines.reduce(Decimal(0)) { acc, l in
+        func lineSum(rate: XSDec?) -> XSDec {
+            m.lines.reduce(XSDec(0)) { acc, l in
                 guard l.taxes.contains(where: { $0.code == code }) else { return acc }
                 if let rate, !l.taxes.contains(where: { $0.rate?.value == rate }) { return acc }
                 return acc + (l.netAmount?.value ?? 0)
