@@ -93,6 +93,12 @@ struct RulesTests {
             #expect(XSDecimal.round2(l).description == Decimal(sign: .plus, exponent: -2, significand: foundationRound(Decimal(sign: .plus, exponent: 2, significand: dl))).description, "round2(\(ls))")
             #expect(XSDecimal.toDouble(l) == Double(dl.description), "double(\(ls))")
         }
+        // Zeros, signs and trailing zeros print as Decimal prints them.
+        for s in ["-0", "-0.00", "0.000", "+0", "100", "100.00", "0.5", "-0.050", "000123.4500", "-999999999999999999"] {
+            let x = XSDecimal.parse(s)!, d = Decimal(string: s, locale: Locale(identifier: "en_US_POSIX"))!
+            #expect(x.description == d.description && x.decimal == d, "\(s)")
+            #expect(XSDecimal.round2(x).description == Decimal(sign: .plus, exponent: -2, significand: foundationRound(Decimal(sign: .plus, exponent: 2, significand: d))).description, "round2(\(s))")
+        }
         // Overflowing the 64-bit form on the way falls back to Decimal, exactly.
         let big = XSDecimal.parse("999999999999999999")!
         #expect((big + big).decimal == Decimal(string: "1999999999999999998"))
