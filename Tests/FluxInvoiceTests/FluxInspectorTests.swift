@@ -218,6 +218,19 @@ struct FluxInspectorTests {
         #expect(b.reasonCode == "IRR_VIDE_F")
     }
 
+    @Test("a FIFO is refused as empty without blocking; a directory as an unknown type")
+    func specialFiles() throws {
+        let dir = NSTemporaryDirectory() + "inspector-special-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(mkfifo(dir + "/pipe.xml", 0o600) == 0)
+        // Nobody ever writes to the pipe: a blocking open would never return.
+        let fifo = inspect(dir + "/pipe.xml")
+        #expect(fifo.fluxAnomalies.map(\.rule) == ["FLUX-EMPTY"])
+        try FileManager.default.createDirectory(atPath: dir + "/sub.xml", withIntermediateDirectories: false)
+        #expect(inspect(dir + "/sub.xml").fluxAnomalies.map(\.reasonCode) == ["IRR_TYPE_F"])
+    }
+
     @Test("NEG-16 XXE: DOCTYPE refused, nothing from the file system leaks")
     func xxe() throws {
         let report = inspect(Corpus.path("negative/invoices/NEG-16_XXE-external-entity_CII.xml"))
