@@ -74,7 +74,7 @@ enum XSDecimal {
         Double(InvoiceModel.norm(raw))
     }
 
-    /// xs:decimal promoted to xs:double: the nearest double (through the decimal text; Foundation's
+    /// xs:decimal promoted to xs:double: the nearest double (see `XSDec.doubleValue`; Foundation's
     /// `doubleValue` may be off by one ulp).
     static func toDouble(_ d: XSDec) -> Double {
         d.doubleValue
