@@ -271,7 +271,8 @@ public struct FluxInspector: Sendable {
 
     static func head(path: String, count: Int) -> [UInt8] {
         // POSIX, not FileHandle: its read(upToCount:) was 4% of `validate`'s profile.
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK as in `inspect`: a FIFO must not hang the open.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return [] }
         defer { close(fd) }
         return read(fd: fd, count: count)

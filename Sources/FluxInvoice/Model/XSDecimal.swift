@@ -62,11 +62,6 @@ enum XSDecimal {
         x.shifted(by: n)
     }
 
-    /// Largest integer not greater than `x`.
-    static func floor(_ x: XSDec) -> XSDec {
-        x.floored()
-    }
-
     // MARK: xs:double (untyped values in arithmetic are cast to xs:double by XPath 2.0)
 
     /// `xs:double(s)` for a numeric lexical form (leading/trailing whitespace allowed).
