@@ -25,11 +25,6 @@ int flux_try_read_lease(int fd) {
     return errno;
 }
 
-#include <malloc.h>
-int flux_tune_malloc(int mmap_threshold, int trim_threshold) {
-    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) && mallopt(M_TRIM_THRESHOLD, trim_threshold);
-}
-
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>

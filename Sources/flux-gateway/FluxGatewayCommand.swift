@@ -15,7 +15,6 @@ struct FluxGatewayCommand: AsyncParsableCommand {
         subcommands: [Serve.self, CheckConfig.self, Validate.self, JournalCommand.self, PartnersCommand.self, QueueCommand.self, InvoiceCommand.self])
 
     static func main() async {
-        ProcessTuning.tuneAllocator()
         do {
             var command = try parseAsRoot()
             if var async = command as? any AsyncParsableCommand {

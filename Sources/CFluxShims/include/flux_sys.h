@@ -14,10 +14,6 @@ unsigned int flux_ae_ifdir(void);
 /// open for writing, else the errno (EAGAIN: a writer holds it; EACCES/EPERM: not our file).
 int flux_try_read_lease(int fd);
 
-/// Keeps allocations up to `mmap_threshold` bytes in the heap (glibc mallopt, from <malloc.h>
-/// which Swift's Glibc module does not include). Returns 1 on success.
-int flux_tune_malloc(int mmap_threshold, int trim_threshold);
-
 /// sync_file_range(SYNC_FILE_RANGE_WRITE): starts writeback of a range without waiting (a GNU
 /// extension the Glibc module does not show). Returns 0 on success.
 int flux_start_writeback(int fd, long long offset, long long length);

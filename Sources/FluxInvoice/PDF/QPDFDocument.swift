@@ -20,39 +20,46 @@ final class QPDFDocument {
     }
 
     private var qpdf: qpdf_data?
-    private var logger: qpdflogger_handle?
-    /// The input for `qpdf_read_memory`: qpdf reads it lazily for as long as `qpdf` lives, so
-    /// it is freed only after `qpdf_cleanup`.
+    /// The input for `qpdf_read_memory` when this document owns a copy: qpdf reads it lazily
+    /// for as long as `qpdf` lives, so it is freed only after `qpdf_cleanup`.
     private var memory: UnsafeMutableRawBufferPointer?
     /// The input's full path, shown as its last component in error texts: refusal messages
     /// reach partners, the spool layout must not.
     private var path: String?
 
+    /// qpdf's process-wide default logger, set once to discard everything: a logger of our
+    /// own per document cost a `qpdflogger_create` and five calls each time.
+    private static let silentLogger: Bool = {
+        var logger = qpdflogger_default_logger()
+        qpdflogger_set_info(logger, qpdf_log_dest_discard, nil, nil)
+        qpdflogger_set_warn(logger, qpdf_log_dest_discard, nil, nil)
+        qpdflogger_set_error(logger, qpdf_log_dest_discard, nil, nil)
+        qpdflogger_set_save(logger, qpdf_log_dest_discard, nil, nil, 0)
+        qpdflogger_cleanup(&logger)
+        return true
+    }()
+
     private init() {
+        _ = Self.silentLogger
         qpdf = qpdf_init()
-        logger = qpdflogger_create()
-        if let logger {
-            qpdflogger_set_info(logger, qpdf_log_dest_discard, nil, nil)
-            qpdflogger_set_warn(logger, qpdf_log_dest_discard, nil, nil)
-            qpdflogger_set_error(logger, qpdf_log_dest_discard, nil, nil)
-            qpdflogger_set_save(logger, qpdf_log_dest_discard, nil, nil, 0)
-        }
         if let qpdf {
             qpdf_silence_errors(qpdf)
             qpdf_set_suppress_warnings(qpdf, QPDF_TRUE)
             qpdf_set_attempt_recovery(qpdf, QPDF_FALSE)
-            if let logger { qpdf_set_logger(qpdf, logger) }
         }
     }
 
-    deinit {
+    deinit { close() }
+
+    /// Frees qpdf's state; the document answers nothing afterwards.
+    private func close() {
         if qpdf != nil {
             // An error left unread makes qpdf_cleanup print "application did not handle error".
             if qpdf_has_error(qpdf) != QPDF_FALSE { _ = qpdf_get_error(qpdf) }
             qpdf_cleanup(&qpdf)
         }
-        if logger != nil { qpdflogger_cleanup(&logger) }
         memory?.deallocate()
+        memory = nil
     }
 
     /// Opens the PDF file at `path`. Throws IRR_EXTRAC when qpdf cannot read it or it is
@@ -75,6 +82,28 @@ final class QPDFDocument {
         guard let base = buffer.baseAddress else { throw FluxError("IRR_EXTRAC", "cannot allocate a PDF buffer") }
         qpdf_read_memory(qpdf, "PDF", base.assumingMemoryBound(to: CChar.self), UInt64(data.count), nil)
         try checkOpened()
+    }
+
+    /// Runs `body` on the PDF in `data` without copying it: the document reads `data`'s bytes
+    /// in place and is closed before this returns, so it never outlives them. `body` must not
+    /// keep the document.
+    static func reading<R>(_ data: Data, _ body: (QPDFDocument) throws(FluxError) -> R) throws(FluxError) -> R {
+        guard !data.isEmpty else { return try body(QPDFDocument(data: data)) }
+        let result: Result<R, FluxError> = data.withUnsafeBytes { raw in
+            let doc = QPDFDocument()
+            defer { doc.close() }
+            guard let qpdf = doc.qpdf, let base = raw.baseAddress else {
+                return .failure(FluxError("IRR_EXTRAC", "cannot allocate a PDF reader"))
+            }
+            qpdf_read_memory(qpdf, "PDF", base.assumingMemoryBound(to: CChar.self), UInt64(raw.count), nil)
+            do throws(FluxError) {
+                try doc.checkOpened()
+                return .success(try body(doc))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
     }
 
     private func checkOpened() throws(FluxError) {
