@@ -432,6 +432,27 @@ struct FacturXExtractorTests {
         #expect(ContinuousClock.now - start < .seconds(20))
     }
 
+    @Test("the name tree is read only when /AF has no readable Factur-X invoice")
+    func nameTreeOnlyWhenNeeded() throws {
+        var pdf = MiniPDF()
+        let spec = pdf.attach("factur-x.xml", Self.invoiceXML, relationship: "Data")
+        let broken = pdf.reserve()
+        pdf.set(broken, "<< /Names [(factur-x.xml) 99 0 R")  // unterminated: qpdf cannot parse it
+        // /AF holds the invoice: nothing in the tree could come before it, the tree is not read.
+        let a = try FacturXExtractor.extract(data: pdf.build(af: [spec], embeddedTree: broken))
+        #expect(a.xml == Self.invoiceXML)
+        #expect(a.fileName == "factur-x.xml")
+        // Without it, the tree has to be read: qpdf reads the damaged node as null, so no invoice.
+        let e = fluxError { () throws(FluxError) in try FacturXExtractor.extract(data: pdf.build(af: [], embeddedTree: broken)) }
+        #expect(e?.code == "IRR_TYPE_F")
+        // A readable tree behind an /AF entry that cannot be read is still searched.
+        var second = MiniPDF()
+        let bad = second.add("<< /Type /Filespec /F (factur-x.xml) /UF (factur-x.xml) /AFRelationship /Data >>")
+        let good = second.attach("factur-x.xml", Self.invoiceXML, relationship: nil)
+        let b = try FacturXExtractor.extract(data: second.build(af: [bad], embedded: [("factur-x.xml", good)]))
+        #expect(b.xml == Self.invoiceXML)
+    }
+
     @Test("an encrypted PDF is IRR_EXTRAC, with or without a user password", arguments: ["", "secret"])
     func encrypted(_ userPassword: String) throws {
         let encrypted = try Self.encrypt(Self.corpusFile("facturx-pdf/generated/facturx-FR-BASIC.pdf"), userPassword: userPassword)
