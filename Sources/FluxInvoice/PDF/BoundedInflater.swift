@@ -7,8 +7,9 @@ import Foundation
 /// could expand to 100 MB before we see its size: the embedded files of a deposit are decoded
 /// here instead, with the limit enforced while decoding.
 ///
-/// zlib does the decoding (a Swift port of `puff.c` used to, and was 19% of the Factur-X
-/// profile); it runs in raw-deflate mode so that a stream ending right after its last block,
+/// `flux_zlib_inflate_bounded` does the decoding: libdeflate, then zlib when libdeflate refuses
+/// (a Swift port of `puff.c` used to, and was 19% of the Factur-X profile). It runs in
+/// raw-deflate mode so that a stream ending right after its last block,
 /// which some PDF writers produce, is still accepted, and the Adler-32 trailer is checked here
 /// when present.
 struct BoundedInflater {
