@@ -1,3 +1,6 @@
+#include <stdlib.h>
+#include <unistd.h>
+#include <errno.h>
 #include "flux_xml.h"
 #include <pthread.h>
 #include <libxml/parser.h>
@@ -109,4 +112,55 @@ void *flux_xml_read_chunked(void *ctxt, const char *base, size_t size, const cha
     // On the stack: libxml2 is done with the callbacks when xmlCtxtReadIO returns.
     struct flux_xml_chunks chunks = { base, size, 0 };
     return xmlCtxtReadIO((xmlParserCtxtPtr)ctxt, flux_xml_chunk_read, flux_xml_chunk_close, &chunks, url, NULL, options);
+}
+
+/// The source of flux_xml_read_file: the head the caller already read, then the file from where
+/// the head ends, read with pread in large pieces and handed to libxml2 in the small ones it
+/// asks for (4 KB).
+struct flux_xml_file {
+    int fd;
+    long long offset, size;
+    const char *head;
+    size_t head_len, head_pos;
+    char *buf;
+    size_t cap, start, end;
+};
+
+static int flux_xml_file_read(void *context, char *buffer, int len) {
+    struct flux_xml_file *f = context;
+    if (len <= 0) return 0;
+    if (f->head_pos < f->head_len) {
+        size_t k = f->head_len - f->head_pos;
+        if (k > (size_t)len) k = (size_t)len;
+        memcpy(buffer, f->head + f->head_pos, k);
+        f->head_pos += k;
+        return (int)k;
+    }
+    if (f->start == f->end) {
+        if (f->offset >= f->size) return 0;
+        long long left = f->size - f->offset;
+        size_t want = left < (long long)f->cap ? (size_t)left : f->cap;
+        ssize_t n;
+        do { n = pread(f->fd, f->buf, want, (off_t)f->offset); } while (n < 0 && errno == EINTR);
+        if (n < 0) return -1;
+        if (n == 0) return 0;  // the file shrank: libxml2 sees the document end early
+        f->offset += n;
+        f->start = 0;
+        f->end = (size_t)n;
+    }
+    size_t k = f->end - f->start;
+    if (k > (size_t)len) k = (size_t)len;
+    memcpy(buffer, f->buf + f->start, k);
+    f->start += k;
+    return (int)k;
+}
+
+void *flux_xml_read_file(void *ctxt, int fd, long long size, const char *head, size_t head_len,
+                         const char *url, int options) {
+    struct flux_xml_file f = { fd, (long long)head_len, size, head, head_len, 0, NULL, 1u << 20, 0, 0 };
+    f.buf = malloc(f.cap);
+    if (f.buf == NULL) return NULL;
+    void *doc = xmlCtxtReadIO((xmlParserCtxtPtr)ctxt, flux_xml_file_read, flux_xml_chunk_close, &f, url, NULL, options);
+    free(f.buf);
+    return doc;
 }

@@ -127,12 +127,23 @@ public struct FluxInspector: Sendable {
             if size > limits.maxFileBytes {
                 return .refused(kind == .pdf ? "pdf" : "xml", Anomaly(rule: "FLUX-FILE-SIZE", reasonCode: "IRR_TAILLE_F", message: "'\(fileName)' is \(size) bytes, over the \(limits.maxFileBytes)-byte limit"))
             }
-            guard let data = Self.readAll(fd: fd, size: Int(size)) else {
-                return .refused("unknown", Anomaly(rule: "FLUX-READ", reasonCode: "IRR_EXTRAC", message: "'\(fileName)' cannot be read"))
-            }
             // A lone `Base_*.xml` / `Full_*.xml` is an F1 member named by the PPF convention.
             let f1 = kind == .xml && (fileName.hasPrefix("Base_") || fileName.hasPrefix("Full_"))
-            switch understandFile(name: fileName, data: data, regulatoryData: f1) {
+            let understood: Result<FluxItem, Anomaly>
+            if size > Self.inMemoryMax {
+                // Large files are parsed from the descriptor (XML) or read by qpdf from the path
+                // (PDF) instead of being loaded whole: memory then holds what the parse builds,
+                // not the file too, and a large file that is not well-formed costs nothing.
+                understood = kind == .pdf
+                    ? understandPDF(path: path, name: fileName)
+                    : understandXML(fd: fd, size: size, name: fileName, regulatoryData: f1)
+            } else {
+                guard let data = Self.readAll(fd: fd, size: Int(size)) else {
+                    return .refused("unknown", Anomaly(rule: "FLUX-READ", reasonCode: "IRR_EXTRAC", message: "'\(fileName)' cannot be read"))
+                }
+                understood = understandFile(name: fileName, data: data, regulatoryData: f1)
+            }
+            switch understood {
             case .success(let item):
                 let kept: FluxItem?
                 do { kept = try sink.take(item) } catch {
@@ -200,11 +211,38 @@ public struct FluxInspector: Sendable {
         }
     }
 
+    /// Files above this size are not read into memory whole (see `inspect`).
+    static let inMemoryMax: Int64 = 1 << 20
+
+    /// A large XML file, parsed from `fd`; its item carries no content (the daemon spools
+    /// top-level files itself).
+    func understandXML(fd: Int32, size: Int64, name: String, regulatoryData: Bool) -> Result<FluxItem, Anomaly> {
+        let head = Data(Self.read(fd: fd, count: Int(min(size, Self.inMemoryMax))))
+        return understand(name: name, content: Data(), container: nil, regulatoryData: regulatoryData) { () throws(FluxError) in
+            try XMLDoc.parse(fd: fd, size: size, head: head, name: name)
+        }
+    }
+
+    /// A large Factur-X PDF, read by qpdf from `path` as it needs it.
+    func understandPDF(path: String, name: String) -> Result<FluxItem, Anomaly> {
+        PDFInvoiceReader.read(name: name, path: path, limits: limits).flatMap { embedded in
+            understand(name: name, data: Data(), xml: embedded.xml, container: "\(embedded.fileName) in a PDF", regulatoryData: false)
+        }
+    }
+
     /// Parses, detects, validates and checks one XML document.
     func understand(name: String, data: Data, xml: Data, container: String?, regulatoryData: Bool) -> Result<FluxItem, Anomaly> {
+        understand(name: name, content: data, container: container, regulatoryData: regulatoryData) { () throws(FluxError) in
+            try XMLDoc.parse(xml, name: name)
+        }
+    }
+
+    /// Detects, validates and checks the document `parse` yields; `content` becomes the item's.
+    private func understand(name: String, content data: Data, container: String?, regulatoryData: Bool,
+                            parse: () throws(FluxError) -> XMLDoc) -> Result<FluxItem, Anomaly> {
         let doc: XMLDoc
         do {
-            doc = try XMLDoc.parse(xml, name: name)
+            doc = try parse()
         } catch {
             let rule = error.code == "xml-dtd" ? "FLUX-XML-DTD" : error.code == "xml-encoding" ? "FLUX-XML-UTF8" : error.code == "xml-empty" ? "FLUX-EMPTY" : "FLUX-XML-SYNTAX"
             let code = error.code == "xml-empty" ? "IRR_VIDE_F" : "IRR_SYNTAX"

@@ -20,6 +20,35 @@ public final class XMLDoc {
         if data.isEmpty { throw FluxError("xml-empty", "the file is empty") }
         guard data.count < Int(Int32.max) else { throw FluxError("xml-size", "the file is too large to parse") }
         if let reason = XMLProlog.refusal(in: data) { throw reason }
+        // Read in chunks, not with xmlCtxtReadMemory: libxml2 2.9 copies a memory input whole
+        // before parsing it, so a file near the size limit cost twice its size.
+        return try parse(name: name) { ctxt, options in
+            data.withUnsafeBytes { raw in
+                flux_xml_read_chunked(ctxt, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count, name, options)
+            }
+        }
+    }
+
+    /// Parses the XML file open on `fd` (`size` bytes) without holding it in memory, for large
+    /// files: `head` is its beginning, already read by the caller, and must hold the whole
+    /// prolog (what comes before the root element), so that a DOCTYPE is still refused before
+    /// libxml2 sees it; a longer prolog is refused. Same errors as `parse(_:name:)`.
+    public static func parse(fd: Int32, size: Int64, head: Data, name: String) throws(FluxError) -> XMLDoc {
+        if size <= 0 || head.isEmpty { throw FluxError("xml-empty", "the file is empty") }
+        let prolog = XMLProlog.scan(head)
+        if let reason = prolog.refusal { throw reason }
+        if !prolog.complete, Int64(head.count) < size {
+            throw FluxError("xml-syntax", "not well-formed XML: the prolog (before the root element) is longer than \(head.count) bytes")
+        }
+        return try parse(name: name) { ctxt, options in
+            head.withUnsafeBytes { raw in
+                flux_xml_read_file(ctxt, fd, size, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count, name, options)
+            }
+        }
+    }
+
+    /// The hardened parse around `read`, which runs libxml2 on a parser context with the options.
+    private static func parse(name: String, read: (UnsafeMutableRawPointer, Int32) -> UnsafeMutableRawPointer?) throws(FluxError) -> XMLDoc {
         flux_xml_prepare_thread()
         guard let ctxt = xmlNewParserCtxt() else { throw FluxError("xml-syntax", "cannot allocate an XML parser") }
         defer { xmlFreeParserCtxt(ctxt) }
@@ -28,13 +57,7 @@ public final class XMLDoc {
         // short texts inline: fewer allocations to parse and fewer nodes to walk.
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue
             | XML_PARSE_NOBLANKS.rawValue | XML_PARSE_COMPACT.rawValue)
-        // Read in chunks, not with xmlCtxtReadMemory: libxml2 2.9 copies a memory input whole
-        // before parsing it, so a file near the size limit cost twice its size.
-        let parsed: xmlDocPtr? = data.withUnsafeBytes { raw in
-            flux_xml_read_chunked(UnsafeMutableRawPointer(ctxt), raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count, name, options)?
-                .assumingMemoryBound(to: xmlDoc.self)
-        }
-        guard let doc = parsed else {
+        guard let doc = read(UnsafeMutableRawPointer(ctxt), options)?.assumingMemoryBound(to: xmlDoc.self) else {
             let err = ctxt.pointee.lastError
             let msg = err.message.map { String(cString: $0).trimmedWhitespace } ?? "unknown error"
             if err.domain == Int32(XML_FROM_IO.rawValue) || msg.contains("encoding") || msg.contains("UTF-8") {
@@ -68,35 +91,42 @@ public final class XMLDoc {
 
 /// Scans the prolog (before the root element) for a DOCTYPE without parsing anything.
 enum XMLProlog {
-    static func refusal(in data: Data) -> FluxError? {
+    static func refusal(in data: Data) -> FluxError? { scan(data).refusal }
+
+    /// The DOCTYPE or UTF-16 refusal, if any, and whether the prolog ended within `data` (the
+    /// root element, or anything that cannot be prolog, was reached).
+    static func scan(_ data: Data) -> (refusal: FluxError?, complete: Bool) {
         // The prolog is XML declaration, comments, PIs and whitespace; a DOCTYPE can only be there.
         let limit = data.count  // the whole prolog: comments before a DOCTYPE must not hide it
         var i = data.startIndex
         let end = data.startIndex + limit
         if data.starts(with: [0xEF, 0xBB, 0xBF]) { i += 3 }
         if data.starts(with: [0xFF, 0xFE]) || data.starts(with: [0xFE, 0xFF]) {
-            return FluxError("xml-encoding", "the XML must be UTF-8, it is UTF-16")
+            return (FluxError("xml-encoding", "the XML must be UTF-8, it is UTF-16"), true)
         }
         while i < end {
             let b = data[i]
             if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { i += 1; continue }
-            guard b == UInt8(ascii: "<"), i + 1 < end else { return nil }
+            guard b == UInt8(ascii: "<") else { return (nil, true) }
+            guard i + 1 < end else { return (nil, false) }
             let n = data[i + 1]
             if n == UInt8(ascii: "?") {
-                guard let close = find(data, "?>", from: i + 2, end: end) else { return nil }
+                guard let close = find(data, "?>", from: i + 2, end: end) else { return (nil, false) }
                 i = close + 2
             } else if n == UInt8(ascii: "!") {
                 if data[i...].starts(with: Array("<!--".utf8)) {
-                    guard let close = find(data, "-->", from: i + 4, end: end) else { return nil }
+                    guard let close = find(data, "-->", from: i + 4, end: end) else { return (nil, false) }
                     i = close + 3
+                } else if end - i < 9, Array("<!DOCTYPE".utf8).starts(with: data[i..<end]) || Array("<!--".utf8).starts(with: data[i..<end]) {
+                    return (nil, false)  // cut inside what may be a DOCTYPE or a comment: not decided yet
                 } else {
-                    return FluxError("xml-dtd", "a DOCTYPE is not allowed in an invoice (DTDs and entities are refused)")
+                    return (FluxError("xml-dtd", "a DOCTYPE is not allowed in an invoice (DTDs and entities are refused)"), true)
                 }
             } else {
-                return nil
+                return (nil, true)
             }
         }
-        return nil
+        return (nil, false)
     }
 
     private static func find(_ data: Data, _ needle: String, from: Int, end: Int) -> Int? {

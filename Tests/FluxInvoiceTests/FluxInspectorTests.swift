@@ -231,6 +231,42 @@ struct FluxInspectorTests {
         #expect(inspect(dir + "/sub.xml").fluxAnomalies.map(\.reasonCode) == ["IRR_TYPE_F"])
     }
 
+    @Test("files over 1 MiB are parsed from the descriptor: same verdicts, DOCTYPE and long prologs refused")
+    func largeFilesStreamed() throws {
+        let sample = try Corpus.data("invoices/fr-generated/FR-CII-EN16931-B2B-simple.xml")
+        let text = String(decoding: sample, as: UTF8.self)
+        let context = try #require(text.range(of: "<rsm:ExchangedDocumentContext>"))
+        let rootStart = try #require(text.range(of: "<rsm:CrossIndustryInvoice"))
+        let padding = "<!--" + String(repeating: "x", count: 1_500_000) + "-->"
+        // Well-formed, 1.5 MB: the same verdict and facts as the small original.
+        let big = text.replacingCharacters(in: context.lowerBound..<context.lowerBound, with: padding)
+        let small = try inspect(data: sample, name: "small.xml")
+        let large = try inspect(data: Data(big.utf8), name: "large.xml")
+        #expect(Data(big.utf8).count > Int(FluxInspector.inMemoryMax))
+        #expect(large.fluxAccepted == small.fluxAccepted)
+        #expect(large.items.first?.facts.number == small.items.first?.facts.number)
+        #expect(large.items.first?.facts.totalWithVAT == small.items.first?.facts.totalWithVAT)
+        #expect(large.items.first?.anomalies.map(\.rule) == small.items.first?.anomalies.map(\.rule))
+        // Not XML after its first byte: refused on the first chunk, without reading 2 MB into memory.
+        var garbage = Data("<".utf8)
+        garbage.append(Data(repeating: 0x01, count: 2_000_000))
+        #expect(try inspect(data: garbage, name: "garbage.xml").fluxAnomalies.map(\.rule) == ["FLUX-XML-SYNTAX"])
+        // A DOCTYPE in a large file is refused before libxml2 sees it.
+        let doctype = "<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY a \"b\">]>\n" + String(big[rootStart.lowerBound...])
+        #expect(try inspect(data: Data(doctype.utf8), name: "dtd.xml").fluxAnomalies.map(\.rule) == ["FLUX-XML-DTD"])
+        // A prolog longer than what is read ahead could hide one: refused as such.
+        let longProlog = "<?xml version=\"1.0\"?>\n" + padding + "\n<!DOCTYPE x [<!ENTITY a \"b\">]>\n" + String(text[rootStart.lowerBound...])
+        let refused = try inspect(data: Data(longProlog.utf8), name: "prolog.xml")
+        #expect(refused.fluxAnomalies.map(\.rule) == ["FLUX-XML-SYNTAX"])
+        #expect(refused.fluxAnomalies.first?.message.contains("prolog") == true)
+        // Large PDFs are read by qpdf from the path: same item as from memory.
+        let pdf = Corpus.path("facturx-pdf/generated/facturx-FR-EN16931.pdf")
+        let fromPath = try inspector.understandPDF(path: pdf, name: "f.pdf").get()
+        let fromData = try inspector.understandFile(name: "f.pdf", data: Data(contentsOf: URL(fileURLWithPath: pdf))).get()
+        #expect(fromPath.facts == fromData.facts)
+        #expect(fromPath.anomalies.map(\.rule) == fromData.anomalies.map(\.rule))
+    }
+
     @Test("NEG-16 XXE: DOCTYPE refused, nothing from the file system leaks")
     func xxe() throws {
         let report = inspect(Corpus.path("negative/invoices/NEG-16_XXE-external-entity_CII.xml"))

@@ -32,3 +32,10 @@ void flux_xml_schema_free(void *schema);
 /// first, which doubled the memory of a large file. Returns the xmlDocPtr, NULL on failure
 /// (the error is in the context).
 void *flux_xml_read_chunked(void *ctxt, const char *base, size_t size, const char *url, int options);
+/// Parses the file open on `fd`, `size` bytes long (what fstat said; bytes past it are not
+/// read), like flux_xml_read_chunked but without holding the file in memory: `head` is its first
+/// `head_len` bytes, already read by the caller (for the prolog check); the rest is read with
+/// pread from there, 1 MiB at a time. A file that shrinks ends early (libxml2 then reports it
+/// truncated). Returns the xmlDocPtr, NULL on failure (the error is in the context).
+void *flux_xml_read_file(void *ctxt, int fd, long long size, const char *head, size_t head_len,
+                         const char *url, int options);
