@@ -1,3 +1,4 @@
+import CFluxShims
 import Foundation
 
 /// French CTC rules of the FNFE "BR-FR Flux 2" Schematron v1.4.0.03 (BR-FR-01..BR-FR-32), with
@@ -137,8 +138,10 @@ enum FrenchRules {
     static func joinedNotes(_ m: M) -> String { m.notes.map { $0.raw ?? $0.content }.joined(separator: "#") }
 
     /// The value after `#CODE#` in the joined UBL notes, up to the next `#` (BAR, TXD).
-    static func ublNoteValue(_ m: M, _ code: String) -> String? {
-        let all = Array(joinedNotes(m).utf8)
+    static func ublNoteValue(_ m: M, _ code: String) -> String? { ublNoteValue(Array(joinedNotes(m).utf8), code) }
+
+    /// The same on the joined notes' bytes.
+    static func ublNoteValue(_ all: [UInt8], _ code: String) -> String? {
         guard let r = find(Array("#\(code)#".utf8), in: all, from: 0) else { return nil }
         let start = r + code.utf8.count + 2
         let end = all[start...].firstIndex(of: UInt8(ascii: "#")) ?? all.endIndex
@@ -147,8 +150,9 @@ enum FrenchRules {
 
     /// Non-overlapping occurrences of `needle` in `hay` (byte search; Foundation's `range(of:)`
     /// is locale-aware and far slower).
-    static func occurrences(_ needle: String, in hay: String) -> Int {
-        let n = Array(needle.utf8), h = Array(hay.utf8)
+    static func occurrences(_ needle: String, in hay: String) -> Int { occurrences(Array(needle.utf8), in: Array(hay.utf8)) }
+
+    static func occurrences(_ n: [UInt8], in h: [UInt8]) -> Int {
         var count = 0, i = 0
         while let r = find(n, in: h, from: i) { count += 1; i = r + n.count }
         return count
@@ -160,18 +164,13 @@ enum FrenchRules {
 
     /// First index of `needle` in `hay` at or after `from`.
     static func find(_ needle: [UInt8], in hay: [UInt8], from: Int) -> Int? {
-        guard !needle.isEmpty, hay.count >= needle.count, from <= hay.count - needle.count else { return nil }
-        var i = from
-        let last = hay.count - needle.count
-        while i <= last {
-            if hay[i] == needle[0] {
-                var j = 1
-                while j < needle.count && hay[i + j] == needle[j] { j += 1 }
-                if j == needle.count { return i }
+        guard !needle.isEmpty, from >= 0, hay.count - from >= needle.count else { return nil }
+        // glibc's memmem: the notes of a UBL invoice run to kilobytes and are searched a dozen times.
+        return hay.withUnsafeBytes { h in
+            needle.withUnsafeBytes { n in
+                flux_memmem(h.baseAddress! + from, h.count - from, n.baseAddress!, n.count).map { h.baseAddress!.distance(to: $0) }
             }
-            i += 1
         }
-        return nil
     }
 
     // MARK: BR-FR-01 / BR-FR-02 (numbers)
@@ -275,20 +274,20 @@ enum FrenchRules {
             let bars = m.notes.filter { $0.subjectCode == "BAR" && barTreatments.contains(norm($0.content)) }.count
             if bars > 1 { c.fail("BR-FR-31_BT-21", .semantic, "only one BAR note (business process type) is allowed", at: at()) }
         } else {
-            let all = joinedNotes(m)
+            let all = Array(joinedNotes(m).utf8)
             func at() -> String { p.root + "/cbc:Note" }
-            for (n, code) in ["PMT", "PMD", "AAB"].enumerated() where !contains(all, "#\(code)#") {
+            for (n, code) in ["PMT", "PMD", "AAB"].enumerated() where find(Array("#\(code)#".utf8), in: all, from: 0) == nil {
                 c.fail("BR-FR-05_BT-22-\(n + 1)", .semantic, "\(labels[code]!) is mandatory (a cbc:Note starting with #\(code)#)", at: at())
             }
-            for (n, code) in ["PMT", "PMD", "AAB", "TXD"].enumerated() where occurrences("#\(code)#", in: all) > 1 {
+            for (n, code) in ["PMT", "PMD", "AAB", "TXD"].enumerated() where occurrences(Array("#\(code)#".utf8), in: all) > 1 {
                 c.fail("BR-FR-06_BT-21-\(n + 1)", .semantic, "\(labels[code]!) may appear only once", at: at())
             }
-            if let bar = ublNoteValue(m, "BAR"), !bar.isEmpty, !barTreatments.contains(bar) {
+            if let bar = ublNoteValue(all, "BAR"), !bar.isEmpty, !barTreatments.contains(bar) {
                 c.fail("BR-FR-20_BT-21", .semantic, "the BAR note value '\(bar)' is not one of B2B, B2BINT, B2C, B2CINT, OUTOFSCOPE, ARCHIVEONLY", at: at())
             }
-            let barNotes = m.notes.map { $0.raw ?? "" }.filter { contains($0, "#BAR#") }.joined() + "#"
+            let barNotes = Array((m.notes.map { $0.raw ?? "" }.filter { contains($0, "#BAR#") }.joined() + "#").utf8)
             var count = 0
-            for v in ["B2B", "B2BINT", "B2C", "B2CINT", "OUTOFSCOPE", "ARCHIVEONLY"] { count += occurrences("BAR#\(v)#", in: barNotes) }
+            for v in ["B2B", "B2BINT", "B2C", "B2CINT", "OUTOFSCOPE", "ARCHIVEONLY"] { count += occurrences(Array("BAR#\(v)#".utf8), in: barNotes) }
             if count > 1 { c.fail("BR-FR-30_BT-21", .semantic, "only one BAR note (business process type) is allowed", at: at()) }
         }
     }

@@ -228,36 +228,47 @@ enum VATCategoryRules {
             }
         }
 
-        let subtotals = m.vatBreakdown.enumerated().filter { $0.element.hasCategoryElement }
-        let classified = m.lines.enumerated().flatMap { (i, l) in l.taxes.map { (i, $0) } }
+        // Each use's trimmed category code and VAT flag once: the loop below asks for them per
+        // category (7) and per rule, and both are computed properties over strings.
+        struct Use<T> {
+            let item: T
+            let code: String
+            let vat: Bool
+            init(_ item: T, _ tax: M.TaxCategory) { self.item = item; code = tax.code; vat = tax.isVATNormalized }
+        }
+        let subtotals = m.vatBreakdown.enumerated().filter { $0.element.hasCategoryElement }.map { Use($0, $0.element.tax) }
+        let classified = m.lines.enumerated().flatMap { (i, l) in l.taxes.map { Use((i, $0), $0) } }
         // Every AllowanceCharge/TaxCategory, document level and line level.
-        var acTaxes: [(doc: Int?, ac: M.AllowanceCharge, tax: M.TaxCategory)] = m.allowancesCharges.enumerated().compactMap { (i, a) in a.tax.map { (i, a, $0) } }
-        for l in m.lines { for a in l.allowancesCharges { if let t = a.tax { acTaxes.append((nil, a, t)) } } }
+        var acTaxes: [Use<(doc: Int?, ac: M.AllowanceCharge, tax: M.TaxCategory)>] = m.allowancesCharges.enumerated().compactMap { (i, a) in
+            a.tax.map { Use((i, a, $0), $0) }
+        }
+        for l in m.lines { for a in l.allowancesCharges { if let t = a.tax { acTaxes.append(Use((nil, a, t), t)) } } }
+        let acPairs = acTaxes.map { ($0.item.ac, $0.item.tax) }
 
         for (code, prefix) in categories {
             let label = name[code]!
-            let subCountVAT = subtotals.filter { $0.element.tax.isVATNormalized && $0.element.tax.code == code }.count
+            let subCountVAT = subtotals.filter { $0.vat && $0.code == code }.count
             let ok01: Bool
             if code == "S" {
-                let uses = acTaxes.filter { $0.tax.code == "S" }.count + classified.filter { $0.1.code == "S" }.count
-                let subs = subtotals.filter { $0.element.tax.code == "S" }.count
+                let uses = acTaxes.filter { $0.code == "S" }.count + classified.filter { $0.code == "S" }.count
+                let subs = subtotals.filter { $0.code == "S" }.count
                 ok01 = (uses > 0 && subs > 0) || (uses == 0 && subs == 0)
             } else {
-                let any = subCountVAT > 0 || acTaxes.contains { $0.tax.isVATNormalized && $0.tax.code == code }
-                    || classified.contains { $0.1.isVATNormalized && $0.1.code == code }
+                let any = subCountVAT > 0 || acTaxes.contains { $0.vat && $0.code == code }
+                    || classified.contains { $0.vat && $0.code == code }
                 ok01 = (any && subCountVAT == 1) || !any
             }
             if !ok01 {
                 c.fail(id(prefix, 1), .coherence, "an invoice using VAT category \(code) (\(label)) needs exactly one VAT breakdown (BG-23) for it", at: p.root + "/cac:TaxTotal")
             }
-            let lineUses = classified.filter { $0.1.code == code && $0.1.isVATNormalized }
+            let lineUses = classified.filter { $0.code == code && $0.vat }.map(\.item)
             if !lineUses.isEmpty, !partiesOK(code) {
                 c.fail(id(prefix, 2), .semantic, "lines with VAT category \(code) need the seller/buyer VAT identifiers the category requires", at: p.line(lineUses[0].0))
-            } else if code == "S", lineUses.isEmpty, classified.contains(where: { $0.1.code == "S" }) {
+            } else if code == "S", lineUses.isEmpty, classified.contains(where: { $0.code == "S" }) {
                 c.fail(id(prefix, 2), .semantic, "lines with VAT category S need the seller VAT identifier", at: p.root)
             }
             for charge in [false, true] {
-                let uses = acTaxes.filter { $0.ac.isCharge == charge && $0.tax.code == code && $0.tax.isVATNormalized }
+                let uses = acTaxes.filter { $0.item.ac.isCharge == charge && $0.code == code && $0.vat }.map(\.item)
                 let docOnly = code == "O" ? uses.filter { $0.doc != nil } : uses
                 if !docOnly.isEmpty, !partiesOK(code) {
                     c.fail(id(prefix, charge ? 4 : 3), .semantic, "\(charge ? "charges" : "allowances") with VAT category \(code) need the seller/buyer VAT identifiers the category requires", at: p.root + "/cac:AllowanceCharge")
@@ -270,12 +281,13 @@ enum VATCategoryRules {
             for (i, t) in lineUses where !rateOK(code, t.rate) {
                 c.fail(id(prefix, 5), .semantic, "line \(i + 1): the VAT rate of category \(code) \(rateMessage(code)) (\(shown(t.rate)))", at: p.line(i) + "/cac:Item/cac:ClassifiedTaxCategory")
             }
-            for (i, b) in subtotals where b.tax.code == code && b.tax.isVATNormalized {
-                breakdownUBL(c, code: code, prefix: prefix, index: i, b, acTaxes: acTaxes.map { ($0.ac, $0.tax) }, at: p.vat(i, in: m) + "/cac:TaxCategory")
+            for sub in subtotals where sub.code == code && sub.vat {
+                let (i, b) = sub.item
+                breakdownUBL(c, code: code, prefix: prefix, index: i, b, acTaxes: acPairs, at: p.vat(i, in: m) + "/cac:TaxCategory")
             }
         }
         // Root-level K and O rules.
-        if subtotals.contains(where: { $0.element.tax.isVATNormalized && $0.element.tax.code == "K" }) {
+        if subtotals.contains(where: { $0.vat && $0.code == "K" }) {
             if norm(m.delivery?.actualDate?.raw).count <= 1 && !(m.invoicePeriod?.hasChildren ?? false) {
                 c.fail("BR-IC-11", .semantic, "an intra-community supply needs the actual delivery date (BT-72) or the invoicing period (BG-14)", at: p.root)
             }
@@ -283,18 +295,18 @@ enum VATCategoryRules {
                 c.fail("BR-IC-12", .semantic, "an intra-community supply needs the deliver-to country code (BT-80)", at: p.root)
             }
         }
-        if subtotals.contains(where: { $0.element.tax.isVATNormalized && $0.element.tax.code == "O" }) {
-            if subtotals.contains(where: { $0.element.tax.isVATNormalized && $0.element.tax.code != "O" }) {
+        if subtotals.contains(where: { $0.vat && $0.code == "O" }) {
+            if subtotals.contains(where: { $0.vat && $0.code != "O" }) {
                 c.fail("BR-O-11", .coherence, "an invoice with VAT category O must not contain other VAT categories (breakdown)", at: p.root)
             }
-            if classified.contains(where: { $0.1.isVATNormalized && $0.1.code != "O" }) {
+            if classified.contains(where: { $0.vat && $0.code != "O" }) {
                 c.fail("BR-O-12", .coherence, "an invoice with VAT category O must not contain other VAT categories (lines)", at: p.root)
             }
             let acAll = acTaxes
-            if acAll.contains(where: { $0.ac.isCharge == false && $0.tax.isVATNormalized && $0.tax.code != "O" }) {
+            if acAll.contains(where: { $0.item.ac.isCharge == false && $0.vat && $0.code != "O" }) {
                 c.fail("BR-O-13", .coherence, "an invoice with VAT category O must not contain allowances with other VAT categories", at: p.root)
             }
-            if acAll.contains(where: { $0.ac.isCharge == true && $0.tax.isVATNormalized && $0.tax.code != "O" }) {
+            if acAll.contains(where: { $0.item.ac.isCharge == true && $0.vat && $0.code != "O" }) {
                 c.fail("BR-O-14", .coherence, "an invoice with VAT category O must not contain charges with other VAT categories", at: p.root)
             }
         }
