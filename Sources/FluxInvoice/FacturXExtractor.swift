@@ -33,9 +33,11 @@ public enum FacturXExtractor {
     static let maxCandidatesTried = 8
 
     /// Extracts the invoice XML of the PDF file at `path`. `readXMP` also reads the catalog's
-    /// XMP metadata for `xmpConformanceLevel`.
-    public static func extract(path: String, maxXMLBytes: Int64 = 120_000_000, readXMP: Bool = true) throws(FluxError) -> FacturXAttachment {
-        let document = try QPDFDocument(path: path)
+    /// XMP metadata for `xmpConformanceLevel`; `label` stands for the path in error texts (by
+    /// default its last component).
+    public static func extract(path: String, maxXMLBytes: Int64 = 120_000_000, readXMP: Bool = true,
+                               label: String? = nil) throws(FluxError) -> FacturXAttachment {
+        let document = try QPDFDocument(path: path, label: label)
         return try extract(from: document, maxXMLBytes: maxXMLBytes, readXMP: readXMP)
     }
 

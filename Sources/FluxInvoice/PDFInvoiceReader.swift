@@ -9,9 +9,12 @@ enum PDFInvoiceReader {
         read(name: name) { () throws(FluxError) in try FacturXExtractor.extract(data: data, maxXMLBytes: limits.maxFileBytes, readXMP: false) }
     }
 
-    /// The same for a PDF file that qpdf reads from `path` as it needs it.
+    /// The same for a PDF file that qpdf reads from `path` as it needs it. qpdf's texts call it
+    /// "PDF", as they call a PDF read from memory, whatever the (spool) path.
     static func read(name: String, path: String, limits: FluxLimits) -> Result<FacturXAttachment, Anomaly> {
-        read(name: name) { () throws(FluxError) in try FacturXExtractor.extract(path: path, maxXMLBytes: limits.maxFileBytes, readXMP: false) }
+        read(name: name) { () throws(FluxError) in
+            try FacturXExtractor.extract(path: path, maxXMLBytes: limits.maxFileBytes, readXMP: false, label: "PDF")
+        }
     }
 
     private static func read(name: String, extract: () throws(FluxError) -> FacturXAttachment) -> Result<FacturXAttachment, Anomaly> {

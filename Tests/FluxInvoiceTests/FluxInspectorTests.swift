@@ -265,6 +265,18 @@ struct FluxInspectorTests {
         let fromData = try inspector.understandFile(name: "f.pdf", data: Data(contentsOf: URL(fileURLWithPath: pdf))).get()
         #expect(fromPath.facts == fromData.facts)
         #expect(fromPath.anomalies.map(\.rule) == fromData.anomalies.map(\.rule))
+        // A large damaged PDF: the refusal names the partner's file, never the file on disk.
+        try withTemporaryDirectory { dir in
+            var damaged = try Data(contentsOf: URL(fileURLWithPath: pdf))
+            damaged.append(Data(repeating: 0x20, count: 1_200_000))  // startxref out of qpdf's reach
+            let onDisk = dir.appendingPathComponent("3f9a0c5e1d.pdf")
+            try damaged.write(to: onDisk)
+            let report = inspector.inspect(path: onDisk.path, fileName: "partner.pdf")
+            let a = try #require(report.fluxAnomalies.first)
+            #expect(a.reasonCode == "IRR_EXTRAC")
+            #expect(a.message.hasPrefix("'partner.pdf': "))
+            #expect(!a.message.contains("3f9a0c5e1d") && !a.message.contains(dir.path), "\(a.message)")
+        }
     }
 
     @Test("NEG-16 XXE: DOCTYPE refused, nothing from the file system leaks")

@@ -23,9 +23,10 @@ final class QPDFDocument {
     /// The input for `qpdf_read_memory` when this document owns a copy: qpdf reads it lazily
     /// for as long as `qpdf` lives, so it is freed only after `qpdf_cleanup`.
     private var memory: UnsafeMutableRawBufferPointer?
-    /// The input's full path, shown as its last component in error texts: refusal messages
-    /// reach partners, the spool layout must not.
+    /// The input's full path, shown as `pathLabel` (by default its last component) in error
+    /// texts: refusal messages reach partners, the spool layout must not.
     private var path: String?
+    private var pathLabel: String?
 
     /// qpdf's process-wide default logger, set once to discard everything: a logger of our
     /// own per document cost a `qpdflogger_create` and five calls each time.
@@ -64,10 +65,13 @@ final class QPDFDocument {
 
     /// Opens the PDF file at `path`. Throws IRR_EXTRAC when qpdf cannot read it or it is
     /// encrypted.
-    convenience init(path: String) throws(FluxError) {
+    /// `label` replaces the path in error texts (a spooled file's name is its digest, which
+    /// means nothing to the partner).
+    convenience init(path: String, label: String? = nil) throws(FluxError) {
         self.init()
         guard let qpdf else { throw FluxError("IRR_EXTRAC", "cannot allocate a PDF reader") }
         self.path = path
+        pathLabel = label
         qpdf_read(qpdf, path, nil)
         try checkOpened()
     }
@@ -123,7 +127,7 @@ final class QPDFDocument {
         guard let text = qpdf_get_error_full_text(qpdf, e) else { return "unknown qpdf error" }
         let message = String(cString: text)
         guard let path, !path.isEmpty else { return message }
-        return message.replacingOccurrences(of: path, with: (path as NSString).lastPathComponent)
+        return message.replacingOccurrences(of: path, with: pathLabel ?? (path as NSString).lastPathComponent)
     }
 
     // MARK: - Objects
