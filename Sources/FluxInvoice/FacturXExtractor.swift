@@ -72,13 +72,18 @@ public enum FacturXExtractor {
         // The common case without the name tree: an /AF entry under a Factur-X name sorts first
         // among all candidates (below), so when it reads, nothing in the tree can change the
         // answer. Resolving /Names and the tree's objects was 4% of a Factur-X PDF's time.
-        if doc.takeError() == nil,
+        // Reading the error clears it: kept for the check after the name tree below.
+        let afError = doc.takeError()
+        if afError == nil,
            let first = attachments.first(where: { $0.invoiceName != nil && !$0.isZUGFeRD1 }) {
             var tried = Set<Int32>()
             if case .found(var attachment) = try read(first, doc, limit: limit, maxXMLBytes: maxXMLBytes, tried: &tried) {
                 if readXMP { attachment.xmpConformanceLevel = xmpConformanceLevel(doc, root: root) }
                 return attachment
             }
+            // A candidate that does not read is tried again with the others below; what qpdf
+            // said about it is not an error of the attachment lists.
+            _ = doc.takeError()
         }
 
         var treeNote = ""
@@ -98,7 +103,7 @@ public enum FacturXExtractor {
                 attachments.append(a)
             }
         }
-        if let error = doc.takeError() {
+        if let error = afError ?? doc.takeError() {
             throw FluxError("IRR_EXTRAC", "the PDF's attachments cannot be read: \(error)")
         }
 
