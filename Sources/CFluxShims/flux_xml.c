@@ -89,17 +89,35 @@ int flux_xml_schema_validate(void *schema, void *doc, char *out, int out_size, i
     return r;
 }
 
-/// The source of flux_xml_read_chunked: a window over the caller's bytes, read front to back.
+/// The source of flux_xml_read_chunked: a window over the caller's bytes, read front to back,
+/// with the elided runs replaced as they are reached.
 struct flux_xml_chunks {
     const char *base;
     size_t size;
     size_t offset;
+    const struct flux_xml_elision *elisions;
+    size_t count, next;
+    size_t sub_left;  // bytes of the current run's stand-in still to hand over
+    size_t sub_len;
 };
 
 static int flux_xml_chunk_read(void *context, char *buffer, int len) {
     struct flux_xml_chunks *c = context;
     if (len <= 0) return 0;
-    size_t left = c->size - c->offset;
+    if (c->sub_left > 0) {
+        // The stand-in: "AAAA", then the run's line ends.
+        size_t n = c->sub_left < (size_t)len ? c->sub_left : (size_t)len;
+        for (size_t i = 0; i < n; i++) buffer[i] = (c->sub_len - c->sub_left + i) < 4 ? 'A' : '\n';
+        c->sub_left -= n;
+        return (int)n;
+    }
+    if (c->next < c->count && c->offset == c->elisions[c->next].start) {
+        c->sub_len = c->sub_left = 4 + c->elisions[c->next].lines;
+        c->offset = c->elisions[c->next].end;
+        c->next++;
+        return flux_xml_chunk_read(context, buffer, len);
+    }
+    size_t left = (c->next < c->count ? c->elisions[c->next].start : c->size) - c->offset;
     size_t n = left < (size_t)len ? left : (size_t)len;
     memcpy(buffer, c->base + c->offset, n);
     c->offset += n;
@@ -108,10 +126,15 @@ static int flux_xml_chunk_read(void *context, char *buffer, int len) {
 
 static int flux_xml_chunk_close(void *context) { (void)context; return 0; }
 
-void *flux_xml_read_chunked(void *ctxt, const char *base, size_t size, const char *url, int options) {
+void *flux_xml_read_elided(void *ctxt, const char *base, size_t size, const struct flux_xml_elision *elisions,
+                           size_t count, const char *url, int options) {
     // On the stack: libxml2 is done with the callbacks when xmlCtxtReadIO returns.
-    struct flux_xml_chunks chunks = { base, size, 0 };
+    struct flux_xml_chunks chunks = { base, size, 0, elisions, count, 0, 0, 0 };
     return xmlCtxtReadIO((xmlParserCtxtPtr)ctxt, flux_xml_chunk_read, flux_xml_chunk_close, &chunks, url, NULL, options);
+}
+
+void *flux_xml_read_chunked(void *ctxt, const char *base, size_t size, const char *url, int options) {
+    return flux_xml_read_elided(ctxt, base, size, NULL, 0, url, options);
 }
 
 /// The source of flux_xml_read_file: the head the caller already read, then the file from where

@@ -211,13 +211,17 @@ public struct FluxInspector: Sendable {
         }
     }
 
-    /// Files above this size are not read into memory whole (see `inspect`).
-    static let inMemoryMax: Int64 = 1 << 20
+    /// Files above this size are not read into memory whole (see `inspect`). 8 MiB keeps an
+    /// invoice that carries its PDF (a few MB of base64) in memory, where its attachment is
+    /// skipped instead of parsed (`XMLDoc.parse`); concurrent deposits hold at most this much each.
+    static let inMemoryMax: Int64 = 8 << 20
+    /// What a large XML file's prolog may span: it is read ahead and checked for a DOCTYPE.
+    static let prologMax: Int64 = 1 << 20
 
     /// A large XML file, parsed from `fd`; its item carries no content (the daemon spools
     /// top-level files itself).
     func understandXML(fd: Int32, size: Int64, name: String, regulatoryData: Bool) -> Result<FluxItem, Anomaly> {
-        let head = Data(Self.read(fd: fd, count: Int(min(size, Self.inMemoryMax))))
+        let head = Data(Self.read(fd: fd, count: Int(min(size, Self.prologMax))))
         return understand(name: name, content: Data(), container: nil, regulatoryData: regulatoryData) { () throws(FluxError) in
             try XMLDoc.parse(fd: fd, size: size, head: head, name: name)
         }

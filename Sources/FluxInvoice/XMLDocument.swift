@@ -16,7 +16,11 @@ public final class XMLDoc {
 
     /// Parses `data` or throws a `FluxError` whose code says why:
     /// `xml-empty`, `xml-dtd` (DOCTYPE refused), `xml-encoding` (not UTF-8), `xml-syntax`.
-    public static func parse(_ data: Data, name: String = "input.xml") throws(FluxError) -> XMLDoc {
+    ///
+    /// Base64 attachments (BT-125) of 4 KB or more reach libxml2 as a four-character stand-in
+    /// unless `elideAttachments` is false: their content is never read, and parsing it was most
+    /// of the cost and the memory of an invoice that carries its PDF (see flux_xml_elide.c).
+    public static func parse(_ data: Data, name: String = "input.xml", elideAttachments: Bool = true) throws(FluxError) -> XMLDoc {
         if data.isEmpty { throw FluxError("xml-empty", "the file is empty") }
         guard data.count < Int(Int32.max) else { throw FluxError("xml-size", "the file is too large to parse") }
         if let reason = XMLProlog.refusal(in: data) { throw reason }
@@ -24,7 +28,26 @@ public final class XMLDoc {
         // before parsing it, so a file near the size limit cost twice its size.
         return try parse(name: name) { ctxt, options in
             data.withUnsafeBytes { raw in
-                flux_xml_read_chunked(ctxt, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count, name, options)
+                let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+                guard elideAttachments else { return flux_xml_read_chunked(ctxt, base, raw.count, name, options) }
+                return withUnsafeTemporaryAllocation(of: flux_xml_elision.self, capacity: Self.maxElisions) { runs in
+                    let count = flux_xml_find_attachments(base, raw.count, runs.baseAddress!, runs.count)
+                    return flux_xml_read_elided(ctxt, base, raw.count, runs.baseAddress!, count, name, options)
+                }
+            }
+        }
+    }
+
+    /// Attachments past this many in one document are parsed as they are.
+    static let maxElisions = 64
+
+    /// The attachment contents `parse` skips in `data`: byte ranges and the line ends in each.
+    static func attachmentRuns(in data: Data) -> [(range: Range<Int>, lines: Int)] {
+        data.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self) else { return [] }
+            return withUnsafeTemporaryAllocation(of: flux_xml_elision.self, capacity: maxElisions) { runs in
+                let count = flux_xml_find_attachments(base, raw.count, runs.baseAddress!, runs.count)
+                return runs.prefix(count).map { (Int($0.start)..<Int($0.end), Int($0.lines)) }
             }
         }
     }

@@ -231,14 +231,14 @@ struct FluxInspectorTests {
         #expect(inspect(dir + "/sub.xml").fluxAnomalies.map(\.reasonCode) == ["IRR_TYPE_F"])
     }
 
-    @Test("files over 1 MiB are parsed from the descriptor: same verdicts, DOCTYPE and long prologs refused")
+    @Test("files over 8 MiB are parsed from the descriptor: same verdicts, DOCTYPE and long prologs refused")
     func largeFilesStreamed() throws {
         let sample = try Corpus.data("invoices/fr-generated/FR-CII-EN16931-B2B-simple.xml")
         let text = String(decoding: sample, as: UTF8.self)
         let context = try #require(text.range(of: "<rsm:ExchangedDocumentContext>"))
         let rootStart = try #require(text.range(of: "<rsm:CrossIndustryInvoice"))
-        let padding = "<!--" + String(repeating: "x", count: 1_500_000) + "-->"
-        // Well-formed, 1.5 MB: the same verdict and facts as the small original.
+        let padding = "<!--" + String(repeating: "x", count: 9_000_000) + "-->"
+        // Well-formed, 9 MB: the same verdict and facts as the small original.
         let big = text.replacingCharacters(in: context.lowerBound..<context.lowerBound, with: padding)
         let small = try inspect(data: sample, name: "small.xml")
         let large = try inspect(data: Data(big.utf8), name: "large.xml")
@@ -247,9 +247,9 @@ struct FluxInspectorTests {
         #expect(large.items.first?.facts.number == small.items.first?.facts.number)
         #expect(large.items.first?.facts.totalWithVAT == small.items.first?.facts.totalWithVAT)
         #expect(large.items.first?.anomalies.map(\.rule) == small.items.first?.anomalies.map(\.rule))
-        // Not XML after its first byte: refused on the first chunk, without reading 2 MB into memory.
+        // Not XML after its first byte: refused on the first chunk, without reading 9 MB into memory.
         var garbage = Data("<".utf8)
-        garbage.append(Data(repeating: 0x01, count: 2_000_000))
+        garbage.append(Data(repeating: 0x01, count: 9_000_000))
         #expect(try inspect(data: garbage, name: "garbage.xml").fluxAnomalies.map(\.rule) == ["FLUX-XML-SYNTAX"])
         // A DOCTYPE in a large file is refused before libxml2 sees it.
         let doctype = "<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY a \"b\">]>\n" + String(big[rootStart.lowerBound...])
@@ -268,7 +268,7 @@ struct FluxInspectorTests {
         // A large damaged PDF: the refusal names the partner's file, never the file on disk.
         try withTemporaryDirectory { dir in
             var damaged = try Data(contentsOf: URL(fileURLWithPath: pdf))
-            damaged.append(Data(repeating: 0x20, count: 1_200_000))  // startxref out of qpdf's reach
+            damaged.append(Data(repeating: 0x20, count: 9_000_000))  // startxref out of qpdf's reach
             let onDisk = dir.appendingPathComponent("3f9a0c5e1d.pdf")
             try damaged.write(to: onDisk)
             let report = inspector.inspect(path: onDisk.path, fileName: "partner.pdf")

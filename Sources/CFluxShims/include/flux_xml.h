@@ -32,6 +32,18 @@ void flux_xml_schema_free(void *schema);
 /// first, which doubled the memory of a large file. Returns the xmlDocPtr, NULL on failure
 /// (the error is in the context).
 void *flux_xml_read_chunked(void *ctxt, const char *base, size_t size, const char *url, int options);
+/// A base64 attachment's content the parse may skip: bytes [start, end) of the document, which
+/// hold `lines` line ends.
+struct flux_xml_elision { size_t start, end; unsigned lines; };
+/// Finds, front to back, up to `max` attachment contents (UBL EmbeddedDocumentBinaryObject, CII
+/// AttachmentBinaryObject) in the `size` bytes at `document` that are strict base64 of at least
+/// 4 KB, outside CDATA; returns how many it wrote to `out` (see flux_xml_elide.c for why
+/// skipping them changes nothing a parse, a schema or a rule can tell).
+size_t flux_xml_find_attachments(const char *document, size_t size, struct flux_xml_elision *out, size_t max);
+/// flux_xml_read_chunked, but each of the `count` runs in `elisions` (sorted, disjoint) reaches
+/// libxml2 as "AAAA" followed by its line ends.
+void *flux_xml_read_elided(void *ctxt, const char *base, size_t size, const struct flux_xml_elision *elisions,
+                           size_t count, const char *url, int options);
 /// Parses the file open on `fd`, `size` bytes long (what fstat said; bytes past it are not
 /// read), like flux_xml_read_chunked but without holding the file in memory: `head` is its first
 /// `head_len` bytes, already read by the caller (for the prolog check); the rest is read with
