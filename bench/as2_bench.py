@@ -317,6 +317,7 @@ def main() -> int:
     ap.add_argument("--build-procs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--json-out", help="also write the results as JSON here")
     ap.add_argument("--tmp-dir", help="parent of the scratch directory (peer keys and received payloads)")
+    ap.add_argument("--keep-scratch", action="store_true", help="leave the scratch directory for the caller to remove (bench/run removes all of them at the end: a mass deletion on this journal-less ext4 slows every file creation of the next scenario)")
     ap.add_argument("--payload-kb", type=int, default=0, help="grow the invoice to about this many KB (0: the ~8 KB sample)")
     a = ap.parse_args()
     os.environ["FLUX_BENCH_PAYLOAD_KB"] = str(a.payload_kb)  # read by the prebuild workers
@@ -374,7 +375,8 @@ def main() -> int:
                 print(f"gateway store after the run: {m} AS2 messages processed, {n} invoices accepted (durable)", file=sys.stderr)
             except Exception as e:  # noqa: BLE001
                 print(f"cannot read the gateway store: {e}", file=sys.stderr)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not a.keep_scratch:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     bound = (speed_multi / 2) if speed_multi else None
     print()

@@ -79,8 +79,10 @@ def main() -> int:
     ap.add_argument("--identity", choices=["rsa", "ec"], default="rsa",
                     help="the receipts' signing key: the generated RSA-2048 evaluation identity, or an ECDSA P-256 one made here")
     ap.add_argument("--concurrency", type=int, help="[intake] concurrency of the gateway (default: its own default)")
+    ap.add_argument("--tmp-dir", help="parent of the scratch directory")
+    ap.add_argument("--keep-scratch", action="store_true", help="leave the scratch directory for the caller to remove (bench/run removes all of them at the end: a mass deletion on this journal-less ext4 slows every file creation of the next scenario)")
     a = ap.parse_args()
-    root = pathlib.Path(tempfile.mkdtemp(prefix="flux-intake-bench-"))
+    root = pathlib.Path(tempfile.mkdtemp(prefix="flux-intake-bench-", dir=a.tmp_dir))
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
     (root / "etc/partners.d").mkdir(parents=True)
     (root / "etc/gateway.toml").write_text(f'''[gateway]
@@ -146,7 +148,8 @@ level = "warning"
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
-        shutil.rmtree(root, ignore_errors=True)
+        if not a.keep_scratch:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -161,6 +161,7 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=4)
     ap.add_argument("--cipher", default="aes128-gcm@openssh.com")
     ap.add_argument("--tmp-dir", default=None)
+    ap.add_argument("--keep-scratch", action="store_true", help="leave the scratch directory for the caller to remove (bench/run removes all of them at the end: a mass deletion on this journal-less ext4 slows every file creation of the next scenario)")
     ap.add_argument("--json-out", help="also write the results as JSON here")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="sftp-bench-", dir=a.tmp_dir))
@@ -239,9 +240,11 @@ quota_files = 100000
         results = [run_workloads("openssh", sport, user, str(key), str(target), big, smalls, a.cipher, a.sessions, sshd.pid)]
         results.append(run_workloads("flux-gateway", gport, "bench", str(key), "/inbox", big, smalls, a.cipher, a.sessions, gw.pid))
         # a second OpenSSH pass, so drift on this shared machine shows
-        shutil.rmtree(target)
-        target.mkdir()
-        results.append(run_workloads("openssh (again)", sport, user, str(key), str(target), big, smalls, a.cipher, a.sessions, sshd.pid))
+        # into a fresh directory, not an emptied one: deleting the first pass's files right before
+        # would slow this pass's file creations (see --keep-scratch)
+        again = tmp / "openssh-target-2"
+        again.mkdir()
+        results.append(run_workloads("openssh (again)", sport, user, str(key), str(again), big, smalls, a.cipher, a.sessions, sshd.pid))
     finally:
         for p in procs:
             p.terminate()
@@ -249,7 +252,8 @@ quota_files = 100000
                 p.wait(20)
             except subprocess.TimeoutExpired:
                 p.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not a.keep_scratch:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"\nSFTP upload, OpenSSH sftp client, cipher {a.cipher}: 1 x {a.big_mib} MiB, then {a.small} x {a.small_kb} KB over {a.sessions} sessions")
     print(f"{'server':<16} {'big MiB/s':>10} {'small files/s':>14} {'peak RSS MB':>12}")

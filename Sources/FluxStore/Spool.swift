@@ -96,9 +96,14 @@ public struct Spool: Sendable {
     /// Moves a complete, fsynced temp file under its hash (or drops it when that content is
     /// already stored) and makes the rename durable.
     func commit(tmp: String, sha: String, size: Int64) throws -> SpoolEntry {
-        defer { unlink(tmp) }  // a no-op once renamed; removes the duplicate otherwise
+        // Unlinked only when not renamed (a duplicate, or a failure): an unlink that finds
+        // nothing still takes the directory's lock, under every concurrent spool write.
+        var renamed = false
+        defer { if !renamed { unlink(tmp) } }
         return try place(SpoolEntry(sha256: sha, size: size)) { dest in
-            rename(tmp, dest) == 0 ? nil : FluxError("spool-rename", "cannot move into the spool: \(errnoString())")
+            guard rename(tmp, dest) == 0 else { return FluxError("spool-rename", "cannot move into the spool: \(errnoString())") }
+            renamed = true
+            return nil
         }
     }
 
