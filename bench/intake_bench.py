@@ -76,8 +76,9 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--shared", default=os.environ.get("FLUX_SHARED", str(repo.parent / "shared")))
     ap.add_argument("--json-out")
-    ap.add_argument("--identity", choices=["rsa", "ec"], default="rsa",
-                    help="the receipts' signing key: the generated RSA-2048 evaluation identity, or an ECDSA P-256 one made here")
+    ap.add_argument("--receipt-key", choices=["separate", "identity"], default="separate",
+                    help="the receipts' signing key: a separate ECDSA P-256 key the gateway generates (receipt_key, as in the "
+                         "example config), or the RSA-2048 gateway identity")
     ap.add_argument("--concurrency", type=int, help="[intake] concurrency of the gateway (default: its own default)")
     ap.add_argument("--tmp-dir", help="parent of the scratch directory")
     ap.add_argument("--keep-scratch", action="store_true", help="leave the scratch directory for the caller to remove (bench/run removes all of them at the end: a mass deletion on this journal-less ext4 slows every file creation of the next scenario)")
@@ -85,19 +86,11 @@ def main() -> int:
     root = pathlib.Path(tempfile.mkdtemp(prefix="flux-intake-bench-", dir=a.tmp_dir))
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
     (root / "etc/partners.d").mkdir(parents=True)
-    (root / "etc/gateway.toml").write_text(f'''[gateway]
-state_dir = "../var"
-[admin]
-listen = "127.0.0.1:{port}"
-[logging]
-level = "warning"
-''' + (f"[intake]\nconcurrency = {a.concurrency}\n" if a.concurrency else ""))
-    if a.identity == "ec":
-        keys = root / "var/keys"
-        keys.mkdir(parents=True)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
-                        "-subj", "/CN=flux-gateway bench", "-keyout", str(keys / "gateway.key.pem"), "-out", str(keys / "gateway.cert.pem")],
-                       check=True, capture_output=True)
+    receipt_key = 'receipt_key = "keys/receipts.key.pem"\nreceipt_cert = "keys/receipts.cert.pem"\n'
+    (root / "etc/gateway.toml").write_text('[gateway]\nstate_dir = "../var"\n'
+                                           + (receipt_key if a.receipt_key == "separate" else "")
+                                           + f'[admin]\nlisten = "127.0.0.1:{port}"\n[logging]\nlevel = "warning"\n'
+                                           + (f"[intake]\nconcurrency = {a.concurrency}\n" if a.concurrency else ""))
     (root / "etc/partners.d/bench.toml").write_text('name = "VENDEUR EXEMPLE SAS"\naddress = "1 rue X, Paris"\nsiren = "100000009"\n'
                                                      '[dropzone]\ncompletion = "rename"\n')
     staged = root / "staged"

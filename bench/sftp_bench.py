@@ -213,6 +213,8 @@ Subsystem sftp internal-sftp
         gport, aport = free_port(), free_port()
         (root / "etc/gateway.toml").write_text(f"""[gateway]
 state_dir = "../var"
+receipt_key = "keys/receipts.key.pem"
+receipt_cert = "keys/receipts.cert.pem"
 [admin]
 listen = "127.0.0.1:{aport}"
 [intake]

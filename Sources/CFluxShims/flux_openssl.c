@@ -20,6 +20,10 @@ EVP_PKEY *flux_EVP_RSA_gen(unsigned int bits) {
     return EVP_RSA_gen(bits);
 }
 
+EVP_PKEY *flux_EVP_EC_gen_p256(void) {
+    return EVP_EC_gen("P-256");
+}
+
 static int flux_refuse_password(char *buf, int size, int rwflag, void *u) {
     (void)buf; (void)size; (void)rwflag; (void)u;
     return -1;

@@ -64,9 +64,11 @@ extension Certificate {
         try check(X509_set_pubkey(x509, key) == 1, "cannot set the public key")
 
         // The subject key identifier goes first: the authority key identifier is copied from it.
+        // keyEncipherment only for RSA: an EC key cannot transport a content key.
+        let isRSA = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA
         let extensions: [(Int32, String)] = [
             (NID_basic_constraints, "critical,CA:FALSE"),
-            (NID_key_usage, "critical,digitalSignature,nonRepudiation,keyEncipherment"),
+            (NID_key_usage, isRSA ? "critical,digitalSignature,nonRepudiation,keyEncipherment" : "critical,digitalSignature,nonRepudiation"),
             (NID_ext_key_usage, "emailProtection"),
             (NID_subject_key_identifier, "hash"),
             (NID_authority_key_identifier, "keyid:always"),

@@ -28,7 +28,7 @@ public enum GatewayRuntime {
             try FileManager.default.createDirectory(atPath: initial.inbox(p.id), withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: initial.outbox(p.id), withIntermediateDirectories: true)
         }
-        let composerBox = Mutex(ReceiptComposer(signer: identity.signer, gatewayName: initial.gatewayName, gatewaySIREN: initial.gatewaySIREN))
+        let composerBox = Mutex(ReceiptComposer(signer: identity.receiptSigner, gatewayName: initial.gatewayName, gatewaySIREN: initial.gatewaySIREN))
         let xsd = initial.schemasDir.map(XSDValidator.init(directory:))
         if let xsd {
             for problem in xsd.preload() { logger.error("XSD schema unavailable", metadata: ["problem": "\(problem)"]) }
@@ -77,7 +77,7 @@ public enum GatewayRuntime {
                 let fresh = try GatewayConfig.load(file: configFile)
                 let newIdentity = try GatewayIdentity.loadOrGenerate(fresh, logger: logger)
                 signerBox.withLock { $0 = newIdentity.signer }
-                composerBox.withLock { $0 = ReceiptComposer(signer: newIdentity.signer, gatewayName: fresh.gatewayName, gatewaySIREN: fresh.gatewaySIREN) }
+                composerBox.withLock { $0 = ReceiptComposer(signer: newIdentity.receiptSigner, gatewayName: fresh.gatewayName, gatewaySIREN: fresh.gatewaySIREN) }
                 if let a = fresh.as2 {
                     // The listener's address stays as started; its TLS certificate (renewed
                     // files or new paths), keys, partners and policies change now.

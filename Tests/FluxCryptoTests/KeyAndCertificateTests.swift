@@ -31,6 +31,29 @@ import Testing
         #expect(!cert.matches(key: other))
     }
 
+    @Test func generatedP256KeySignsReceiptsThatVerify() throws {
+        let key = try PrivateKey.generateECP256()
+        let cert = try Certificate.selfSigned(key: key, commonName: "receipts", organization: nil, days: 1)
+        #expect(cert.matches(key: key))
+        #expect(!cert.matches(key: try PrivateKey.generateECP256()))
+        #expect(try PrivateKey(pem: key.pemData()).pemData() == key.pemData())
+        let content = Data("<cdar/>".utf8)
+        let signature = try CMSSigner(key: key, certificate: cert).signDetached(content)
+        _ = try CMSVerifier.verifyDetached(signature: signature, content: content, trusted: [cert])
+        #expect(throws: CryptoError.self) {
+            try CMSVerifier.verifyDetached(signature: signature, content: Data("<cdar>".utf8), trusted: [cert])
+        }
+        try withTemporaryDirectory { dir in
+            try cert.pemData().write(to: dir.appendingPathComponent("cert.pem"))
+            let text = try openssl(["x509", "-in", "cert.pem", "-noout", "-text", "-out", "text.txt"], in: dir)
+            #expect(text.status == 0, "\(text.stderr)")
+            let dump = try String(contentsOf: dir.appendingPathComponent("text.txt"), encoding: .utf8)
+            #expect(dump.contains("ecdsa-with-SHA256") && dump.contains("prime256v1"))
+            // keyEncipherment is an RSA key-transport use; an EC certificate must not claim it
+            #expect(dump.contains("Digital Signature, Non Repudiation\n"))
+        }
+    }
+
     @Test func selfSignedWithoutOrganizationHasExpectedExtensions() throws {
         let key = try PrivateKey.generateRSA()
         let cert = try Certificate.selfSigned(key: key, commonName: "gateway.example", organization: nil, days: 1)

@@ -179,6 +179,42 @@ struct GatewayEndToEndTests {
         #expect(try g.cli(["journal", "verify"]).status == 0)
     }
 
+    @Test func receiptsCanHaveTheirOwnECDSAKey() throws {
+        let g = try GatewayHarness()
+        let cfg = URL(fileURLWithPath: g.config)
+        let base = try String(contentsOf: cfg, encoding: .utf8)
+        func withGateway(_ extra: String) throws {
+            try base.replacingOccurrences(of: "name = \"flux-gateway test\"", with: "name = \"flux-gateway test\"\n\(extra)")
+                .write(to: cfg, atomically: true, encoding: .utf8)
+        }
+        // half a pair is a configuration error, not a silent fallback to the identity
+        try withGateway("receipt_key = \"keys/receipts.key.pem\"")
+        let half = try g.cli(["check-config"])
+        #expect(half.status == 2)
+        #expect(half.out.contains("gateway.receipt_key: receipt_key and receipt_cert go together"), "\(half.out)")
+
+        try withGateway("receipt_key = \"keys/receipts.key.pem\"\nreceipt_cert = \"keys/receipts.cert.pem\"")
+        try g.start()
+        let sample = GatewayHarness.corpus.appendingPathComponent("invoices/fr-generated/FR-CII-EN16931-B2B-simple.xml")
+        try g.deposit(try Data(contentsOf: sample), name: "FR-CII.xml")
+        let receipts = try g.waitForReceipts("FR-CII.xml.", count: 2)
+        let receiptCert = g.state.appendingPathComponent("keys/receipts.cert.pem").path
+        for r in receipts {
+            let ok = try GatewayHarness.run("/usr/bin/openssl", ["cms", "-verify", "-binary", "-inform", "DER", "-in", r.path + ".p7s",
+                                                                 "-content", r.path, "-CAfile", receiptCert, "-out", "/dev/null"])
+            #expect(ok.status == 0, "\(r.lastPathComponent) must verify against the receipt certificate: \(ok.out)")
+            #expect(try !g.opensslVerify(r), "\(r.lastPathComponent) must not be signed by the gateway identity")
+        }
+        let cert = try GatewayHarness.run("/usr/bin/openssl", ["x509", "-in", receiptCert, "-noout", "-text"])
+        #expect(cert.out.contains("id-ecPublicKey") && cert.out.contains("prime256v1"), "a generated receipt key is ECDSA P-256")
+        #expect(!cert.out.contains("Key Encipherment"), "an EC certificate must not claim key encipherment")
+        let mode = try FileManager.default.attributesOfItem(atPath: g.state.appendingPathComponent("keys/receipts.key.pem").path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        // the identity still seals the journal
+        #expect(try g.cli(["journal", "verify"]).status == 0)
+        #expect(g.stop() == 0)
+    }
+
     @Test func invalidConfigIsRefusedWithFileKeyAndReason() throws {
         let g = try GatewayHarness()
         try "name = \"X\"\nsiren = \"123\"\nbogus = 1\n[dropzone]\ncompletion = \"sometimes\"\n"

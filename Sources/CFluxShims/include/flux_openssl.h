@@ -17,6 +17,9 @@ long flux_BIO_get_mem_data(BIO *bio, const uint8_t **data);
 /// EVP_RSA_gen is a macro over the variadic EVP_PKEY_Q_keygen. NULL on failure.
 EVP_PKEY *flux_EVP_RSA_gen(unsigned int bits);
 
+/// EVP_EC_gen("P-256"), also a macro over EVP_PKEY_Q_keygen. NULL on failure.
+EVP_PKEY *flux_EVP_EC_gen_p256(void);
+
 /// PEM_read_bio_PrivateKey with a password callback that refuses: an encrypted key fails to load
 /// instead of OpenSSL's default callback prompting on the daemon's terminal.
 EVP_PKEY *flux_PEM_read_bio_PrivateKey_nopass(BIO *bio);

@@ -35,6 +35,10 @@ public struct GatewayConfig: Sendable {
     public var identityKey: String
     public var identityCert: String
     public var generateIdentity: Bool
+    /// A separate key and certificate for the receipts' `.p7s` (nil: the identity signs them).
+    /// Generated as ECDSA P-256 when missing and `generate_identity` holds.
+    public var receiptKey: String?
+    public var receiptCert: String?
     public var gatewayName: String
     public var gatewaySIREN: String?
     public var adminListen: ListenAddress?
@@ -95,23 +99,37 @@ extension GatewayConfig {
         var identityKey = "keys/gateway.key.pem"
         var identityCert = "keys/gateway.cert.pem"
         var generate = true
+        var receiptKey: String?
+        var receiptCert: String?
         var name = "flux-gateway"
         var siren: String?
         if let g {
-            r.checkKnown(g, prefix: "gateway", known: ["state_dir", "identity_key", "identity_cert", "generate_identity", "name", "siren"])
+            r.checkKnown(g, prefix: "gateway", known: ["state_dir", "identity_key", "identity_cert", "generate_identity",
+                                                             "receipt_key", "receipt_cert", "name", "siren"])
             if let s = r.string(g, "state_dir", prefix: "gateway", required: true) { stateDir = absolute(s, relativeTo: dir) }
             identityKey = r.string(g, "identity_key", prefix: "gateway") ?? identityKey
             identityCert = r.string(g, "identity_cert", prefix: "gateway") ?? identityCert
             generate = r.bool(g, "generate_identity", prefix: "gateway") ?? true
+            receiptKey = r.string(g, "receipt_key", prefix: "gateway")
+            receiptCert = r.string(g, "receipt_cert", prefix: "gateway")
+            if (receiptKey == nil) != (receiptCert == nil) {
+                r.issue("gateway.receipt_key", "receipt_key and receipt_cert go together: set both or neither")
+                receiptKey = nil; receiptCert = nil
+            }
             name = r.string(g, "name", prefix: "gateway") ?? name
             siren = r.string(g, "siren", prefix: "gateway")
             if let s = siren, !Identifiers.isValidSIREN(s) { r.issue("gateway.siren", "'\(s)' is not a valid SIREN") }
         }
         identityKey = absolute(identityKey, relativeTo: stateDir)
         identityCert = absolute(identityCert, relativeTo: stateDir)
+        receiptKey = receiptKey.map { absolute($0, relativeTo: stateDir) }
+        receiptCert = receiptCert.map { absolute($0, relativeTo: stateDir) }
         if !generate {
             if !FileManager.default.fileExists(atPath: identityKey) { r.issue("gateway.identity_key", "\(identityKey) does not exist and generate_identity is false") }
             if !FileManager.default.fileExists(atPath: identityCert) { r.issue("gateway.identity_cert", "\(identityCert) does not exist and generate_identity is false") }
+            for (key, path) in [("receipt_key", receiptKey), ("receipt_cert", receiptCert)] {
+                if let path, !FileManager.default.fileExists(atPath: path) { r.issue("gateway.\(key)", "\(path) does not exist and generate_identity is false") }
+            }
         }
 
         var adminListen: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 9090)
@@ -217,6 +235,8 @@ extension GatewayConfig {
                                    batching: policy, limits: limits, quietPeriod: quiet, intakeConcurrency: concurrency,
                                    logLevel: logLevel, schemasDir: schemasDir, partners: partners, as2: as2, sftp: sftp)
         config.adminMaxConnections = adminMaxConnections
+        config.receiptKey = receiptKey
+        config.receiptCert = receiptCert
         config.adminRequestTimeout = adminRequestTimeout
         return config
     }

@@ -3,44 +3,69 @@ import FluxCrypto
 import Foundation
 import Logging
 
-/// The gateway's signing key and certificate (receipts, manifests, later MDNs).
+/// The gateway's signing key and certificate (AS2 MDNs, journal seals, batch manifests) and
+/// the receipts' signing key, which is the same one unless `receipt_key` names another.
 public struct GatewayIdentity: Sendable {
     public let key: PrivateKey
     public let certificate: Certificate
+    /// The receipts' own key pair, when configured.
+    public let receiptKey: PrivateKey?
+    public let receiptCertificate: Certificate?
     public var signer: CMSSigner { CMSSigner(key: key, certificate: certificate) }
+    /// Signs the CDAR receipts: two signatures per deposit, so an ECDSA key here takes the
+    /// RSA cost off the intake without touching what AS2 partners have pinned.
+    public var receiptSigner: CMSSigner {
+        if let receiptKey, let receiptCertificate { return CMSSigner(key: receiptKey, certificate: receiptCertificate) }
+        return signer
+    }
 
-    /// Loads the identity, generating an evaluation key pair first when the files are missing
-    /// and the configuration allows it.
+    /// Loads the identity (and the receipt key pair), generating evaluation key pairs first
+    /// when the files are missing and the configuration allows it.
     public static func loadOrGenerate(_ config: GatewayConfig, logger: Logger) throws -> GatewayIdentity {
+        let (key, cert) = try loadPair(keyPath: config.identityKey, certPath: config.identityCert, generate: config.generateIdentity,
+                                       what: "gateway identity", commonName: "\(config.gatewayName) (evaluation)",
+                                       organization: config.gatewayName, logger: logger) { try PrivateKey.generateRSA(bits: 2048) }
+        guard let receiptKeyPath = config.receiptKey, let receiptCertPath = config.receiptCert else {
+            return GatewayIdentity(key: key, certificate: cert, receiptKey: nil, receiptCertificate: nil)
+        }
+        let (rKey, rCert) = try loadPair(keyPath: receiptKeyPath, certPath: receiptCertPath, generate: config.generateIdentity,
+                                         what: "receipt signing key", commonName: "\(config.gatewayName) receipts (evaluation)",
+                                         organization: config.gatewayName, logger: logger) { try PrivateKey.generateECP256() }
+        return GatewayIdentity(key: key, certificate: cert, receiptKey: rKey, receiptCertificate: rCert)
+    }
+
+    private static func loadPair(keyPath: String, certPath: String, generate: Bool, what: String, commonName: String,
+                                 organization: String, logger: Logger,
+                                 newKey: () throws -> PrivateKey) throws -> (PrivateKey, Certificate) {
         let fm = FileManager.default
-        let haveKey = fm.fileExists(atPath: config.identityKey)
-        let haveCert = fm.fileExists(atPath: config.identityCert)
+        let haveKey = fm.fileExists(atPath: keyPath)
+        let haveCert = fm.fileExists(atPath: certPath)
         if !haveKey || !haveCert {
-            guard config.generateIdentity else {
-                throw FluxError("identity-missing", "the identity key \(config.identityKey) or certificate \(config.identityCert) is missing")
+            guard generate else {
+                throw FluxError("identity-missing", "the \(what) key \(keyPath) or certificate \(certPath) is missing")
             }
             guard !haveKey || !haveCert else {
-                throw FluxError("identity-half", "only one of \(config.identityKey) and \(config.identityCert) exists: remove it or provide both")
+                throw FluxError("identity-half", "only one of \(keyPath) and \(certPath) exists: remove it or provide both")
             }
-            try fm.createDirectory(atPath: (config.identityKey as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+            try fm.createDirectory(atPath: (keyPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
                                    attributes: [.posixPermissions: 0o700])
-            try fm.createDirectory(atPath: (config.identityCert as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let key = try PrivateKey.generateRSA(bits: 2048)
-            let cert = try Certificate.selfSigned(key: key, commonName: "\(config.gatewayName) (evaluation)", organization: config.gatewayName, days: 825)
-            try KeyFiles.writePEM(try key.pemData(), to: config.identityKey, mode: 0o600)
-            try KeyFiles.writePEM(try cert.pemData(), to: config.identityCert, mode: 0o644)
-            logger.warning("generated a self-signed gateway identity: evaluation only, replace it with a certificate your partners trust",
-                           metadata: ["key": "\(config.identityKey)", "cert": "\(config.identityCert)", "fingerprint": "\(cert.fingerprintSHA256)"])
+            try fm.createDirectory(atPath: (certPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let key = try newKey()
+            let cert = try Certificate.selfSigned(key: key, commonName: commonName, organization: organization, days: 825)
+            try KeyFiles.writePEM(try key.pemData(), to: keyPath, mode: 0o600)
+            try KeyFiles.writePEM(try cert.pemData(), to: certPath, mode: 0o644)
+            logger.warning("generated a self-signed \(what): evaluation only, replace it with a certificate your partners trust",
+                           metadata: ["key": "\(keyPath)", "cert": "\(certPath)", "fingerprint": "\(cert.fingerprintSHA256)"])
         }
-        let key = try PrivateKey(pemFile: config.identityKey)
-        let cert = try Certificate(pemFile: config.identityCert)
+        let key = try PrivateKey(pemFile: keyPath)
+        let cert = try Certificate(pemFile: certPath)
         guard cert.matches(key: key) else {
-            throw FluxError("identity-mismatch", "the certificate \(config.identityCert) does not belong to the key \(config.identityKey)")
+            throw FluxError("identity-mismatch", "the certificate \(certPath) does not belong to the key \(keyPath)")
         }
         if cert.notAfter < Date() {
-            logger.error("the gateway certificate has expired", metadata: ["notAfter": "\(cert.notAfter)"])
+            logger.error("the \(what) certificate has expired", metadata: ["cert": "\(certPath)", "notAfter": "\(cert.notAfter)"])
         }
-        return GatewayIdentity(key: key, certificate: cert)
+        return (key, cert)
     }
 
     /// The admin bearer token, generated (random, 0600) when its file is missing.
