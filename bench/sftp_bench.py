@@ -160,6 +160,7 @@ def main() -> int:
     ap.add_argument("--small-kb", type=int, default=20)
     ap.add_argument("--sessions", type=int, default=4)
     ap.add_argument("--cipher", default="aes128-gcm@openssh.com")
+    ap.add_argument("--intake-concurrency", type=int, default=None, help="[intake] concurrency of the gateway (default: its own)")
     ap.add_argument("--tmp-dir", default=None)
     ap.add_argument("--keep-scratch", action="store_true", help="leave the scratch directory for the caller to remove (bench/run removes all of them at the end: a mass deletion on this journal-less ext4 slows every file creation of the next scenario)")
     ap.add_argument("--json-out", help="also write the results as JSON here")
@@ -220,6 +221,7 @@ listen = "127.0.0.1:{aport}"
 [intake]
 max_flux_size = "2GB"
 max_file_size = "2GB"
+{f"concurrency = {a.intake_concurrency}" if a.intake_concurrency else ""}
 [logging]
 level = "warning"
 [sftp]

@@ -33,7 +33,8 @@ public enum GatewayRuntime {
         if let xsd {
             for problem in xsd.preload() { logger.error("XSD schema unavailable", metadata: ["problem": "\(problem)"]) }
         }
-        let processor = IntakeProcessor(spool: spool, store: store, inspector: FluxInspector(limits: initial.limits, xsd: xsd),
+        let inspector = FluxInspector(limits: initial.limits, xsd: xsd, parseBudget: ParseBudget(capacity: initial.parseBudget))
+        let processor = IntakeProcessor(spool: spool, store: store, inspector: inspector,
                                         composer: { composerBox.withLock { $0 } }, config: current, logger: logger)
         let intake = IntakeService(processor: processor, quietPeriod: initial.quietPeriod, concurrency: initial.intakeConcurrency,
                                    targets: { Self.targets(current()) }, logger: logger)

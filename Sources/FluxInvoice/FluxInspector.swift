@@ -40,10 +40,13 @@ public struct FluxReport: Sendable {
 public struct FluxInspector: Sendable {
     public var limits: FluxLimits
     public var xsd: XSDValidator?
+    /// Shared by every concurrent inspection; nil: parses are not bounded together.
+    public var parseBudget: ParseBudget?
 
-    public init(limits: FluxLimits = FluxLimits(), xsd: XSDValidator? = nil) {
+    public init(limits: FluxLimits = FluxLimits(), xsd: XSDValidator? = nil, parseBudget: ParseBudget? = nil) {
         self.limits = limits
         self.xsd = xsd
+        self.parseBudget = parseBudget
     }
 
     /// Inspects the file at `path`, deposited under the name `fileName`; items keep their bytes.
@@ -222,7 +225,7 @@ public struct FluxInspector: Sendable {
     /// top-level files itself).
     func understandXML(fd: Int32, size: Int64, name: String, regulatoryData: Bool) -> Result<FluxItem, Anomaly> {
         let head = Data(Self.read(fd: fd, count: Int(min(size, Self.prologMax))))
-        return understand(name: name, content: Data(), container: nil, regulatoryData: regulatoryData) { () throws(FluxError) in
+        return understand(name: name, content: Data(), weight: size, container: nil, regulatoryData: regulatoryData) { () throws(FluxError) in
             try XMLDoc.parse(fd: fd, size: size, head: head, name: name)
         }
     }
@@ -236,14 +239,24 @@ public struct FluxInspector: Sendable {
 
     /// Parses, detects, validates and checks one XML document.
     func understand(name: String, data: Data, xml: Data, container: String?, regulatoryData: Bool) -> Result<FluxItem, Anomaly> {
-        understand(name: name, content: data, container: container, regulatoryData: regulatoryData) { () throws(FluxError) in
+        understand(name: name, content: data, weight: Int64(xml.count), container: container, regulatoryData: regulatoryData) { () throws(FluxError) in
             try XMLDoc.parse(xml, name: name)
         }
     }
 
     /// Detects, validates and checks the document `parse` yields; `content` becomes the item's.
-    private func understand(name: String, content data: Data, container: String?, regulatoryData: Bool,
+    /// The tree lives only inside this call, so the parse budget is held for `weight` (the XML's
+    /// size) around all of it.
+    private func understand(name: String, content data: Data, weight: Int64, container: String?, regulatoryData: Bool,
                             parse: () throws(FluxError) -> XMLDoc) -> Result<FluxItem, Anomaly> {
+        guard let parseBudget else { return understandNow(name: name, content: data, container: container, regulatoryData: regulatoryData, parse: parse) }
+        return parseBudget.withReservation(weight) {
+            understandNow(name: name, content: data, container: container, regulatoryData: regulatoryData, parse: parse)
+        }
+    }
+
+    private func understandNow(name: String, content data: Data, container: String?, regulatoryData: Bool,
+                               parse: () throws(FluxError) -> XMLDoc) -> Result<FluxItem, Anomaly> {
         let doc: XMLDoc
         do {
             doc = try parse()

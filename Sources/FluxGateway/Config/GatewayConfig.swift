@@ -54,6 +54,9 @@ public struct GatewayConfig: Sendable {
     public var quietPeriod: Double
     /// Deposits processed at once.
     public var intakeConcurrency: Int
+    /// Bytes of XML parsed at once across all deposits (default: `max_file_size`, so one
+    /// largest-allowed document, or many small ones).
+    public var parseBudget: Int64 = 120_000_000
     public var logLevel: String
     /// XSD directory laid out like `shared/corpus/schemas`; nil = no XSD validation.
     public var schemasDir: String?
@@ -164,9 +167,13 @@ extension GatewayConfig {
 
         var limits = FluxLimits()
         var quiet = 2.0
-        var concurrency = 4
+        // 16: the workers mostly wait on fsync and file creation, and since receipts can be
+        // signed with ECDSA the CPU no longer caps them at 4 (docs/performance.md, stop 18).
+        var concurrency = 16
+        var parseBudget: Int64?
         if let i = r.table(t, "intake") {
-            r.checkKnown(i, prefix: "intake", known: ["max_flux_size", "max_file_size", "max_entries", "max_compression_ratio", "quiet_period", "concurrency"])
+            r.checkKnown(i, prefix: "intake", known: ["max_flux_size", "max_file_size", "max_entries", "max_compression_ratio", "quiet_period",
+                                                                 "concurrency", "parse_budget"])
             limits.maxFluxBytes = r.bytes(i, "max_flux_size", prefix: "intake") ?? limits.maxFluxBytes
             limits.maxFileBytes = r.bytes(i, "max_file_size", prefix: "intake") ?? limits.maxFileBytes
             limits.maxEntries = r.int(i, "max_entries", prefix: "intake", range: 1...1_000_000) ?? limits.maxEntries
@@ -175,6 +182,9 @@ extension GatewayConfig {
                 if q > 3600 { r.issue("intake.quiet_period", "must be at most 1h") } else { quiet = q }
             }
             concurrency = r.int(i, "concurrency", prefix: "intake", range: 1...24) ?? concurrency
+            if let b = r.bytes(i, "parse_budget", prefix: "intake") {
+                if b < 1 << 20 { r.issue("intake.parse_budget", "must be at least 1MiB") } else { parseBudget = b }
+            }
         }
 
         var schemasDir: String?
@@ -236,6 +246,7 @@ extension GatewayConfig {
                                    logLevel: logLevel, schemasDir: schemasDir, partners: partners, as2: as2, sftp: sftp)
         config.adminMaxConnections = adminMaxConnections
         config.receiptKey = receiptKey
+        config.parseBudget = parseBudget ?? max(limits.maxFileBytes, 16 << 20)
         config.receiptCert = receiptCert
         config.adminRequestTimeout = adminRequestTimeout
         return config
