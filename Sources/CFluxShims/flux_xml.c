@@ -48,17 +48,52 @@ void flux_xml_install_local_only_loader(void) { pthread_once(&flux_loader_once, 
 
 typedef struct { char *out; int size; int used; int count; int max; } flux_err_buf;
 
+static void flux_err_append(flux_err_buf *b, const char *s, size_t n) {
+    size_t room = (size_t)(b->size - 1 - b->used);
+    if (n > room) n = room;
+    memcpy(b->out + b->used, s, n);
+    b->used += (int)n;
+    b->out[b->used] = 0;
+}
+
+/* A quoted value longer than this is cut in the message: libxml2 quotes the whole value of a
+   failing element, and a broken base64 attachment would fill the message with megabytes. */
+#define FLUX_ERR_MAX_QUOTED 200
+#define FLUX_ERR_KEPT_QUOTED 60
+
+static void flux_err_append_shortened(flux_err_buf *b, const char *msg) {
+    const char *p = msg;
+    while (*p) {
+        const char *q = strchr(p, '\'');
+        if (q == NULL) { flux_err_append(b, p, strlen(p)); return; }
+        const char *end = strchr(q + 1, '\'');
+        if (end == NULL) { flux_err_append(b, p, strlen(p)); return; }
+        size_t len = (size_t)(end - q - 1);
+        if (len <= FLUX_ERR_MAX_QUOTED) {
+            flux_err_append(b, p, (size_t)(end + 1 - p));
+        } else {
+            size_t keep = FLUX_ERR_KEPT_QUOTED;
+            /* never cut inside a UTF-8 sequence */
+            while (keep > 0 && ((unsigned char)q[1 + keep] & 0xC0) == 0x80) keep--;
+            flux_err_append(b, p, (size_t)(q + 1 + keep - p));
+            char note[64];
+            int n = snprintf(note, sizeof note, "...' (%zu bytes)", len);
+            if (n > 0) flux_err_append(b, note, (size_t)n);
+        }
+        p = end + 1;
+    }
+}
+
 static void flux_collect_error(void *user, xmlErrorPtr err) {
     flux_err_buf *b = (flux_err_buf *)user;
     if (err == NULL || b->count >= b->max || b->used >= b->size - 1) { if (b) b->count++; return; }
     const char *msg = err->message ? err->message : "unknown error";
-    int n = snprintf(b->out + b->used, (size_t)(b->size - b->used), "%sline %d: %s", b->used > 0 ? "\n" : "", err->line, msg);
-    if (n > 0) {
-        b->used += n;
-        if (b->used >= b->size) b->used = b->size - 1;
-        /* strip the trailing newline libxml2 puts on messages */
-        while (b->used > 0 && (b->out[b->used - 1] == '\n' || b->out[b->used - 1] == ' ')) b->out[--b->used] = 0;
-    }
+    char head[40];
+    int n = snprintf(head, sizeof head, "%sline %d: ", b->used > 0 ? "\n" : "", err->line);
+    if (n > 0) flux_err_append(b, head, (size_t)n);
+    flux_err_append_shortened(b, msg);
+    /* strip the trailing newline libxml2 puts on messages */
+    while (b->used > 0 && (b->out[b->used - 1] == '\n' || b->out[b->used - 1] == ' ')) b->out[--b->used] = 0;
     b->count++;
 }
 
