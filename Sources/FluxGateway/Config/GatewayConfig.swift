@@ -246,8 +246,8 @@ extension GatewayConfig {
                                    logLevel: logLevel, schemasDir: schemasDir, partners: partners, as2: as2, sftp: sftp)
         config.adminMaxConnections = adminMaxConnections
         config.receiptKey = receiptKey
-        config.parseBudget = parseBudget ?? max(limits.maxFileBytes, 16 << 20)
         config.receiptCert = receiptCert
+        config.parseBudget = parseBudget ?? max(limits.maxFileBytes, 16 << 20)
         config.adminRequestTimeout = adminRequestTimeout
         return config
     }
