@@ -33,7 +33,7 @@ public enum GatewayRuntime {
         if let xsd {
             for problem in xsd.preload() { logger.error("XSD schema unavailable", metadata: ["problem": "\(problem)"]) }
         }
-        let inspector = FluxInspector(limits: initial.limits, xsd: xsd, parseBudget: ParseBudget(capacity: initial.parseBudget))
+        let inspector = FluxInspector(limits: initial.limits, xsd: xsd, parseBudget: ParseBudget(capacity: initial.parseBudget) { Metrics.parseBudgetWaited() })
         let processor = IntakeProcessor(spool: spool, store: store, inspector: inspector,
                                         composer: { composerBox.withLock { $0 } }, config: current, logger: logger)
         let intake = IntakeService(processor: processor, quietPeriod: initial.quietPeriod, concurrency: initial.intakeConcurrency,

@@ -14,9 +14,13 @@ public final class ParseBudget: @unchecked Sendable {  // every mutable field is
     private var nextTicket: UInt64 = 0
     private var serving: UInt64 = 0
     private var waitCount: Int = 0
+    /// Called (outside the lock) for each reservation that had to wait: a metric, so operators
+    /// see large documents queueing.
+    private let onWait: @Sendable () -> Void
 
-    public init(capacity: Int64) {
+    public init(capacity: Int64, onWait: @escaping @Sendable () -> Void = {}) {
         self.capacity = max(1, capacity)
+        self.onWait = onWait
     }
 
     /// Runs `body` holding `bytes` of the budget (clamped to 1...capacity), waiting for room first.
@@ -25,12 +29,14 @@ public final class ParseBudget: @unchecked Sendable {  // every mutable field is
         condition.lock()
         let ticket = nextTicket
         nextTicket &+= 1
-        if ticket != serving || reserved + n > capacity { waitCount += 1 }
+        let waited = ticket != serving || reserved + n > capacity
+        if waited { waitCount += 1 }
         while ticket != serving || reserved + n > capacity { condition.wait() }
         reserved += n
         serving &+= 1
         condition.broadcast()  // the next ticket may fit too
         condition.unlock()
+        if waited { onWait() }
         defer {
             condition.lock()
             reserved -= n

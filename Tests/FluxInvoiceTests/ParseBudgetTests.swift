@@ -34,7 +34,8 @@ struct ParseBudgetTests {
 
     @Test("a large request waiting for room is not overtaken by smaller ones that came later")
     func firstComeFirstServed() throws {
-        let budget = ParseBudget(capacity: 100)
+        let reported = Atomic<Int>(0)
+        let budget = ParseBudget(capacity: 100) { reported.add(1, ordering: .relaxed) }
         let order = Mutex<[String]>([])
         let release = DispatchSemaphore(value: 0)
         let done = DispatchGroup()
@@ -56,6 +57,7 @@ struct ParseBudgetTests {
         release.signal()
         #expect(done.wait(timeout: .now() + 10) == .success)
         #expect(order.withLock { $0 } == ["holder", "large", "small"])
+        #expect(reported.load(ordering: .relaxed) == 2, "each reservation that waited is reported once")
     }
 
     @Test("the inspector's verdicts are the same with a budget, even one smaller than the document")

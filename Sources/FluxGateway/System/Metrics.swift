@@ -47,6 +47,12 @@ public enum Metrics {
         Counter(label: "flux_sftp_events_total", dimensions: [("event", event)]).increment()
     }
 
+    /// XML parses that waited for the parse budget (`intake.parse_budget`): large documents
+    /// arriving together. Growing steadily means the budget, not the workers, sets the pace.
+    static func parseBudgetWaited() {
+        Counter(label: "flux_parse_budget_waits_total").increment()
+    }
+
     static func sealed(_ n: Int) {
         for _ in 0..<n { Counter(label: "flux_batches_sealed_total").increment() }
     }
