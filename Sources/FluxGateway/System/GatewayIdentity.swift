@@ -8,16 +8,10 @@ import Logging
 public struct GatewayIdentity: Sendable {
     public let key: PrivateKey
     public let certificate: Certificate
-    /// The receipts' own key pair, when configured.
-    public let receiptKey: PrivateKey?
-    public let receiptCertificate: Certificate?
-    public var signer: CMSSigner { CMSSigner(key: key, certificate: certificate) }
     /// Signs the CDAR receipts: two signatures per deposit, so an ECDSA key here takes the
     /// RSA cost off the intake without touching what AS2 partners have pinned.
-    public var receiptSigner: CMSSigner {
-        if let receiptKey, let receiptCertificate { return CMSSigner(key: receiptKey, certificate: receiptCertificate) }
-        return signer
-    }
+    public let receiptSigner: CMSSigner
+    public var signer: CMSSigner { CMSSigner(key: key, certificate: certificate) }
 
     /// Loads the identity (and the receipt key pair), generating evaluation key pairs first
     /// when the files are missing and the configuration allows it.
@@ -26,12 +20,12 @@ public struct GatewayIdentity: Sendable {
                                        what: "gateway identity", commonName: "\(config.gatewayName) (evaluation)",
                                        organization: config.gatewayName, logger: logger) { try PrivateKey.generateRSA(bits: 2048) }
         guard let receiptKeyPath = config.receiptKey, let receiptCertPath = config.receiptCert else {
-            return GatewayIdentity(key: key, certificate: cert, receiptKey: nil, receiptCertificate: nil)
+            return GatewayIdentity(key: key, certificate: cert, receiptSigner: CMSSigner(key: key, certificate: cert))
         }
         let (rKey, rCert) = try loadPair(keyPath: receiptKeyPath, certPath: receiptCertPath, generate: config.generateIdentity,
                                          what: "receipt signing key", commonName: "\(config.gatewayName) receipts (evaluation)",
                                          organization: config.gatewayName, logger: logger) { try PrivateKey.generateECP256() }
-        return GatewayIdentity(key: key, certificate: cert, receiptKey: rKey, receiptCertificate: rCert)
+        return GatewayIdentity(key: key, certificate: cert, receiptSigner: CMSSigner(key: rKey, certificate: rCert))
     }
 
     private static func loadPair(keyPath: String, certPath: String, generate: Bool, what: String, commonName: String,
