@@ -61,12 +61,15 @@ public struct JournalEntry: Sendable, Codable, Equatable {
             receiver.code ?? "", receiver.name ?? "", receiver.siren ?? "", receiver.address ?? "", receiver.role ?? "",
             software, status, String(anomalies.count),
         ] + anomalies + [prevHash] + (detail.map { ["detail", $0] } ?? [])
-        var out = Data()
+        // One buffer, no per-field temporaries: this runs for every entry written and verified.
+        var out: [UInt8] = []
+        out.reserveCapacity(fields.reduce(0) { $0 + $1.utf8.count + 8 })
         for f in fields {
-            out.append(contentsOf: Array("\(f.utf8.count):".utf8))
-            out.append(contentsOf: Array(f.utf8))
+            out.append(contentsOf: String(f.utf8.count).utf8)
+            out.append(UInt8(ascii: ":"))
+            out.append(contentsOf: f.utf8)
         }
-        return out
+        return Data(out)
     }
 
     public func computeHash() -> String { Digest.sha256Hex(canonicalBytes()) }
@@ -93,7 +96,8 @@ extension JournalEntry {
     }
 
     func insert(_ db: Database) throws {
-        let anomaliesJSON = String(decoding: try JSONEncoder().encode(anomalies), as: UTF8.self)
+        // Most entries have no anomaly: no encoder for those.
+        let anomaliesJSON = anomalies.isEmpty ? "[]" : String(decoding: try JSONEncoder().encode(anomalies), as: UTF8.self)
         // Cached: parsing this 31-column INSERT for every entry was 6% of the daemon's CPU
         // under AS2 load (perf, stop 18).
         try db.cachedStatement(sql: """

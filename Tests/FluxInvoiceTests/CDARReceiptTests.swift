@@ -229,3 +229,30 @@ struct CDARReceiptTests {
         #expect(Set(a.map(\.suffix)).count == a.count)
     }
 }
+
+extension CDARReceiptTests {
+    /// Receipts partners already hold must not change under a refactoring of the writer: the
+    /// length and FNV-1a digest of every document of a receipt that exercises each branch
+    /// (escapes, controls, U+FFFF, attributes, mixed statuses), taken from the string-based writer
+    /// of stop 18.
+    @Test("the bytes of a known receipt are unchanged (golden digests)")
+    func goldenBytes() {
+        let tricky = "Dupont & Fils <Négoce> \"Élan\"\ttab\r\ncr ]]> \u{0}\u{FFFF}\u{FFFE}\u{EFBF} ok"
+        let docs = CDARReceiptBuilder.build(Self.receipt(
+            accepted: true,
+            invoices: [
+                CDARInvoiceStatus(invoiceNumber: "F&<1>\"'é/2026", issueDate: "2026-09-15", typeCode: "380", sellerSIREN: "100000009",
+                                  accepted: false, reasons: [CDARReason(code: "REJ_SEMAN", text: tricky)]),
+                CDARInvoiceStatus(invoiceNumber: "FA-2", issueDate: "20260915", typeCode: "381", sellerSIREN: "100000009",
+                                  accepted: true, reasons: []),
+            ],
+            recipient: CDARParty(siren: "100000009", name: tricky, roleCode: "SE", electronicAddress: "a\"b&c\td", electronicAddressScheme: "0225"),
+            fluxName: "dépôt <&>\t.xml"))
+        let digests = docs.map { doc -> String in
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in doc.xml { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            return "\(doc.xml.count):" + String(h, radix: 16)
+        }
+        #expect(digests == ["2746:b19d1e0aa1cdbb8e", "3243:9edacf9bd50ef646", "2939:2ea192468eecc5d7"])
+    }
+}

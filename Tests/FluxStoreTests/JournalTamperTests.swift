@@ -275,3 +275,20 @@ struct JournalTamperTests {
         }
     }
 }
+
+extension JournalTamperTests {
+    /// Journals already sealed must keep verifying: the canonical bytes of a known entry (every
+    /// field set, non-ASCII, two anomalies, a detail) hash to the value the first encoder gave.
+    @Test("the canonical encoding of a known entry is unchanged (golden hash)")
+    func canonicalGolden() {
+        let e = JournalEntry(company: "ACME", seq: 42, at: "2026-09-15T09:30:00.123Z", direction: "received", channel: "sftp",
+                             kind: "invoice", messageID: "0b0e6c1a-6f42-4d0e-9d8a-3c1d2e4f5a6b", fileName: "facture é.xml",
+                             sha256: String(repeating: "ab", count: 32), size: 123_456, invoiceNumber: "FA-2026-001",
+                             invoiceDate: "2026-09-15", amountWithoutVAT: "1000.00", amountWithVAT: "1200.00", currency: "EUR",
+                             sender: JournalParty(code: "S", name: "Vendeur SAS", siren: "100000009", address: "0009:100000009", role: "SE"),
+                             receiver: JournalParty(code: "B", name: "Acheteur", siren: "200000008", address: nil, role: "BY"),
+                             software: "flux-gateway 1.0", status: "rejected", anomalies: ["BR-01: missing", "BR-CO-10: sum ≠"],
+                             prevHash: String(repeating: "0", count: 64), hash: "", detail: "d:1")
+        #expect(e.computeHash() == "225d816ac95211672c97be3a99cdd7a88bf9a8107bd228e35aa5b4622a06eae7")
+    }
+}

@@ -15,13 +15,13 @@ public struct ReceiptComposer: Sendable {
 
     public func compose(_ outcome: DepositOutcome, deposit: Deposit, now: Date) throws -> ReceiptFiles {
         let invoices = outcome.items.filter { $0.facts.syntax.isInvoice }.map { item in
-            CDARInvoiceStatus(invoiceNumber: item.facts.number, issueDate: item.facts.issueDate?.replacingOccurrences(of: "-", with: ""),
+            CDARInvoiceStatus(invoiceNumber: item.facts.number, issueDate: item.facts.issueDate.map(Self.withoutHyphens),
                               typeCode: item.facts.typeCode, sellerSIREN: item.facts.sellerSIREN, accepted: item.accepted,
                               reasons: item.anomalies.map { CDARReason(code: $0.reasonCode, text: "\($0.rule): \($0.message)") },
                               fileName: item.name)
         }
         let receipt = CDARReceipt(
-            messageID: "R" + outcome.messageID.replacingOccurrences(of: "-", with: "").prefix(24).uppercased(),
+            messageID: "R" + Self.withoutHyphens(outcome.messageID).prefix(24).uppercased(),
             issued: now, received: deposit.receivedAt, fluxName: deposit.fileName,
             sender: CDARParty(siren: gatewaySIREN, name: gatewayName, roleCode: "WK"),
             recipient: CDARParty(siren: deposit.partner.siren, name: deposit.partner.name, roleCode: "SE",
@@ -34,6 +34,11 @@ public struct ReceiptComposer: Sendable {
             ReceiptDocument(fileName: "\(base)\(doc.suffix).cdar.xml", cdar: doc.xml, signature: try signer.signDetached(doc.xml))
         }
         return ReceiptFiles(messageID: outcome.messageID, company: deposit.partner.id, documents: docs)
+    }
+
+    /// Foundation's `replacingOccurrences` goes through NSString: 1% of the intake's CPU for this.
+    static func withoutHyphens(_ s: String) -> String {
+        String(decoding: s.utf8.filter { $0 != UInt8(ascii: "-") }, as: UTF8.self)
     }
 
     /// The deposited name, made safe as a file name in the outbox.
