@@ -30,6 +30,11 @@ public final class SQLiteStore: Sendable {
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         self.pool = try DatabasePool(path: path, configuration: config)
+        // Again on the writer, after the pool's own set-up: GRDB's DatabasePool switches the
+        // writer to WAL *after* `prepareDatabase` and sets `synchronous = NORMAL` with it, so the
+        // FULL above never held for writes. Under NORMAL a commit is not fsynced (only
+        // checkpoints are): a power loss could take back deposits already acknowledged.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         self.committer = GroupCommitter(writer: pool)
         self.policy = policy
         self.signer = signer
