@@ -43,11 +43,13 @@ public final class IntakeProcessor: Sendable {
         func owned(_ id: String) -> Bool { inFlight.contains(id) || unmarked.contains(id) }
     }
     let deliveries = Mutex(Deliveries())
+    /// When set, committed receipts are written by its threads instead of the worker's.
+    public let deliverer: ReceiptDeliverer?
 
     public init(spool: Spool, store: SQLiteStore, inspector: FluxInspector, composer: @escaping @Sendable () -> ReceiptComposer,
-                config: @escaping @Sendable () -> GatewayConfig, logger: Logger) {
+                config: @escaping @Sendable () -> GatewayConfig, deliverer: ReceiptDeliverer? = nil, logger: Logger) {
         self.spool = spool; self.store = store; self.inspector = inspector; self.composer = composer
-        self.configProvider = config; self.logger = logger; self.events = EventLog(logger: logger)
+        self.configProvider = config; self.deliverer = deliverer; self.logger = logger; self.events = EventLog(logger: logger)
     }
 
     /// The private claim directory of a watched directory: beside the inbox for the partner's
@@ -116,9 +118,11 @@ public final class IntakeProcessor: Sendable {
         let predicted = try store.predictOutcome(deposit)
         let presigned = try composer().compose(predicted, deposit: deposit, now: Date())
         let composer = self.composer
-        // From before the commit until the delivery is noted: the maintenance pass keeps off.
+        // From before the commit until the receipt is written: the maintenance pass keeps off.
+        // A receipt handed to the deliverer stays in flight until its thread has written it.
         deliveries.withLock { _ = $0.inFlight.insert(messageID) }
-        defer { deliveries.withLock { _ = $0.inFlight.remove(messageID) } }
+        var handedOver = false
+        defer { if !handedOver { deliveries.withLock { _ = $0.inFlight.remove(messageID) } } }
         let (outcome, receipt, journal) = try store.recordDeposit(deposit, presigned: (predicted, presigned)) { outcome in
             try composer().compose(outcome, deposit: deposit, now: Date())
         }
@@ -127,7 +131,11 @@ public final class IntakeProcessor: Sendable {
         // unlink needs no directory fsync: if a crash undoes it, recovery finds the message
         // committed and removes the file again.
         unlink(path)
-        try deliver(receipt, config: config)
+        if let deliverer, deliverer.offer(receipt, config: config, processor: self) {
+            handedOver = true
+        } else {
+            try deliver(receipt, config: config)
+        }
         for e in journal { events.journal(e) }
         for b in outcome.sealedBatches { events.batchSealed(b) }
         Metrics.deposit(outcome)

@@ -1,0 +1,110 @@
+import FluxCore
+import FluxStore
+import Foundation
+import Logging
+import Synchronization
+
+/// Writes committed receipts into the outboxes on a few threads of their own, so that an intake
+/// worker goes on to its next deposit as soon as its transaction is durable.
+///
+/// Why: a receipt is four files, each fsynced before its rename, then the outbox's fsync. On this
+/// kind of disk those five fsyncs were as long as the rest of the deposit, and the worker sat in
+/// them; more workers would overlap them too, but also run more parsing at once, on the cores
+/// the SFTP sessions need. These threads only wait on the disk.
+///
+/// Nothing about the guarantee changes: a receipt is handed over only once committed in the
+/// database, its files are written exactly as before (`IntakeProcessor.deliver`), and one that
+/// is never written (a crash, a failed write) stays unmarked in the database, so the maintenance
+/// pass or the next start writes it. The deposit stays in `Deliveries.inFlight` until its files
+/// are written, so the maintenance pass never writes it at the same time.
+public final class ReceiptDeliverer: Sendable {
+    struct Job: Sendable {
+        var receipt: ReceiptFiles
+        var config: GatewayConfig
+    }
+
+    struct State {
+        var queue: [Job] = []
+        var head = 0
+        var queuedDocuments = 0
+        var running = 0
+        var pending: Int { queue.count - head }
+    }
+
+    let state = Mutex(State())
+    let threads: Int
+    /// Receipts held in memory at most, counted in documents (an archive's receipt has one per
+    /// invoice): past it the worker writes its receipt itself, which is the back-pressure.
+    let maxQueuedDocuments: Int
+    let logger: Logger
+
+    public init(threads: Int = 4, maxQueuedDocuments: Int = 4096, logger: Logger) {
+        self.threads = max(1, threads)
+        self.maxQueuedDocuments = max(1, maxQueuedDocuments)
+        self.logger = logger
+    }
+
+    /// Queues a committed receipt. False when the queue is full: the caller writes it itself.
+    func offer(_ receipt: ReceiptFiles, config: GatewayConfig, processor: IntakeProcessor) -> Bool {
+        let documents = receipt.documents.count
+        let startThread = state.withLock { s -> Bool? in
+            if s.pending > 0 && s.queuedDocuments + documents > maxQueuedDocuments { return nil }
+            s.queue.append(Job(receipt: receipt, config: config))
+            s.queuedDocuments += documents
+            guard s.running < threads else { return false }
+            s.running += 1
+            return true
+        }
+        guard let startThread else { return false }
+        if startThread {
+            Blocking.pool.submit { _ in self.drain(processor) }
+        }
+        return true
+    }
+
+    private func drain(_ processor: IntakeProcessor) {
+        Blocking.lowerPriority()
+        // Bounded by the queue: every pass takes one job, and the thread leaves when it is empty.
+        while let job = next() {
+            do {
+                try processor.deliver(job.receipt, config: job.config)
+            } catch {
+                logger.error("receipt delivery failed, will retry", metadata: [
+                    "flux_message_id": "\(job.receipt.messageID)", "error": "\(error)"])
+            }
+            processor.deliveries.withLock { _ = $0.inFlight.remove(job.receipt.messageID) }
+        }
+    }
+
+    private func next() -> Job? {
+        state.withLock { s -> Job? in
+            guard s.pending > 0 else {
+                s.running -= 1
+                s.queue.removeAll(keepingCapacity: true)
+                s.head = 0
+                return nil
+            }
+            let job = s.queue[s.head]
+            s.head += 1
+            s.queuedDocuments -= job.receipt.documents.count
+            if s.head >= 1024 && s.head * 2 >= s.queue.count {
+                s.queue.removeFirst(s.head)
+                s.head = 0
+            }
+            return job
+        }
+    }
+
+    /// True when nothing is queued or being written.
+    public var idle: Bool { state.withLock { $0.pending == 0 && $0.running == 0 } }
+
+    /// Waits (at most `timeout`) for the queued receipts to be written: on a graceful stop.
+    /// Receipts left unwritten at the deadline are written at the next start.
+    public func waitUntilIdle(timeout: Duration = .seconds(30)) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while !idle, clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
