@@ -28,13 +28,15 @@ public final class IntakeProcessor: Sendable {
     let logger: Logger
     let events: EventLog
     /// Who is delivering which receipt. A receipt is committed by a worker, which then writes it
-    /// into the outbox and marks it delivered in the database only later, with many others in
+    /// into the outbox (or has the `ReceiptDeliverer` write it), and it is marked delivered in
+    /// the database only later, with many others in
     /// one commit (`flushDeliveryMarks`, each maintenance pass). The maintenance pass redelivers
     /// what is committed and unmarked (a crash before the mark only means the files are written
     /// again), so it must skip both kinds: without this it wrote every receipt still in a
     /// worker's hands a second time, and loaded it whole to do so (an archive's 5,000 documents).
     struct Deliveries {
-        /// Committed or about to be, and still in the hands of the worker that deposited them.
+        /// Committed or about to be, and still in the hands of the worker that deposited them or
+        /// of the `ReceiptDeliverer` thread writing their receipt.
         var inFlight = Set<String>()
         /// Written into the outbox, not yet marked in the database; they leave this set only
         /// once the mark is committed.

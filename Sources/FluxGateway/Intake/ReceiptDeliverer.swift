@@ -1,4 +1,3 @@
-import FluxCore
 import FluxStore
 import Foundation
 import Logging
