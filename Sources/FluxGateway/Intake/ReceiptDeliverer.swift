@@ -1,6 +1,7 @@
 import FluxStore
 import Foundation
 import Logging
+import NIOCore
 import Synchronization
 
 /// Writes committed receipts into the outboxes on a few threads of their own, so that an intake
@@ -23,11 +24,10 @@ public final class ReceiptDeliverer: Sendable {
     }
 
     struct State {
-        var queue: [Job] = []
-        var head = 0
+        var queue = CircularBuffer<Job>()
         var queuedDocuments = 0
         var running = 0
-        var pending: Int { queue.count - head }
+        var pending: Int { queue.count }
     }
 
     let state = Mutex(State())
@@ -77,19 +77,11 @@ public final class ReceiptDeliverer: Sendable {
 
     private func next() -> Job? {
         state.withLock { s -> Job? in
-            guard s.pending > 0 else {
+            guard let job = s.queue.popFirst() else {
                 s.running -= 1
-                s.queue.removeAll(keepingCapacity: true)
-                s.head = 0
                 return nil
             }
-            let job = s.queue[s.head]
-            s.head += 1
             s.queuedDocuments -= job.receipt.documents.count
-            if s.head >= 1024 && s.head * 2 >= s.queue.count {
-                s.queue.removeFirst(s.head)
-                s.head = 0
-            }
             return job
         }
     }
