@@ -29,7 +29,10 @@ public struct ReceiptComposer: Sendable {
             fluxAccepted: outcome.fluxAccepted,
             fluxReasons: outcome.fluxAnomalies.map { CDARReason(code: $0.reasonCode, text: "\($0.rule): \($0.message)") },
             invoices: invoices)
-        let base = Self.baseName(deposit.fileName) + "." + outcome.messageID.prefix(8)
+        // The whole message id: ERPs reuse names ("facture.xml"), and the outbox keeps every
+        // receipt until the partner deletes it. With a prefix, two receipts of one name could
+        // collide, and the rename that writes the second would silently replace the first.
+        let base = Self.baseName(deposit.fileName) + "." + outcome.messageID
         let docs = try CDARReceiptBuilder.build(receipt).map { doc in
             ReceiptDocument(fileName: "\(base)\(doc.suffix).cdar.xml", cdar: doc.xml, signature: try signer.signDetached(doc.xml))
         }
