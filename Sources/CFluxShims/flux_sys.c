@@ -42,6 +42,10 @@ int flux_start_writeback(int fd, long long offset, long long length) {
     return sync_file_range(fd, (off64_t)offset, (off64_t)length, SYNC_FILE_RANGE_WRITE);
 }
 
+int flux_syncfs(int fd) {
+    return syncfs(fd);
+}
+
 const void *flux_memmem(const void *hay, size_t hay_len, const void *needle, size_t needle_len) {
     return memmem(hay, hay_len, needle, needle_len);
 }

@@ -11,7 +11,7 @@ import Synchronization
 public enum CrashPoint {
     /// Every point the daemon declares, in pipeline order (the torture test iterates over them).
     public static let all = [
-        "intake.claimed", "intake.spooled", "store.deposit.uncommitted", "intake.committed", "receipt.half-written",
+        "intake.claimed", "intake.spooled", "store.deposit.uncommitted", "intake.committed", "receipt.half-written", "receipt.unsynced",
         "batch.sealing", "sftp.claimed", "as2.unwrapped", "as2.recorded", "mdn.async.sent", "queue.claimed", "queue.acked",
     ]
 

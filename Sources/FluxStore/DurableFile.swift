@@ -11,7 +11,10 @@ public enum DurableFile {
     /// Several files of one directory: each written and fsynced under a temp name, then renamed
     /// in the order given (a receipt's signature before its document), then ONE directory
     /// fsync: the same guarantee as `write` for each, with one directory sync instead of n.
-    public static func writeAll(_ files: [(data: Data, path: String)], mode: mode_t = 0o644) throws {
+    ///
+    /// With `durable: false` nothing is fsynced: still atomic for readers, durable only once the
+    /// caller has synced the filesystem (`OutboxSyncer`).
+    public static func writeAll(_ files: [(data: Data, path: String)], mode: mode_t = 0o644, durable: Bool = true) throws {
         guard let first = files.first else { return }
         let dir = (first.path as NSString).deletingLastPathComponent
         var temps: [String] = []
@@ -24,7 +27,7 @@ public enum DurableFile {
                 temps.append(tmp)
                 defer { close(fd) }
                 try f.data.withUnsafeBytes { try Spool.writeAll(fd, $0) }
-                guard fsync(fd) == 0 else { throw FluxError("fsync", "fsync of \(tmp) failed: \(errnoString())") }
+                guard !durable || fsync(fd) == 0 else { throw FluxError("fsync", "fsync of \(tmp) failed: \(errnoString())") }
             }
             for (i, (tmp, f)) in zip(temps, files).enumerated() {
                 guard rename(tmp, f.path) == 0 else { throw FluxError("rename", "cannot rename into \(f.path): \(errnoString())") }
@@ -34,6 +37,6 @@ public enum DurableFile {
             for t in temps { unlink(t) }
             throw error
         }
-        try Spool.fsyncDirectory(dir)
+        if durable { try Spool.fsyncDirectory(dir) }
     }
 }

@@ -18,6 +18,10 @@ int flux_try_read_lease(int fd);
 /// extension the Glibc module does not show). Returns 0 on success.
 int flux_start_writeback(int fd, long long offset, long long length);
 
+/// syncfs(2): writes back everything dirty on the filesystem holding `fd` and waits for it (a
+/// GNU extension the Glibc module does not show). Returns 0 on success, -1 with errno otherwise.
+int flux_syncfs(int fd);
+
 /// Lowers the calling thread's scheduling priority to `nice_value` (Linux keeps a nice value per
 /// thread) unless it is already that low. Returns 0 on success, -1 with errno otherwise.
 int flux_nice_this_thread(int nice_value);

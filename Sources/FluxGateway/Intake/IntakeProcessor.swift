@@ -165,7 +165,9 @@ public final class IntakeProcessor: Sendable {
 
     /// Writes a committed receipt into the partner's outbox (signature first, so the CDAR never
     /// appears without its .p7s) and records the delivery. Safe to repeat.
-    public func deliver(_ receipt: ReceiptFiles, config: GatewayConfig) throws {
+    /// With `durable: false` (the deliverer's threads) no file is fsynced and the receipt is not
+    /// counted as written: the caller reports it through `receiptsSynced` after its `syncfs`.
+    public func deliver(_ receipt: ReceiptFiles, config: GatewayConfig, durable: Bool = true) throws {
         let outbox = config.outbox(receipt.company)
         try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
         // One write of the whole receipt: every file fsynced, signatures renamed in before their
@@ -175,9 +177,22 @@ public final class IntakeProcessor: Sendable {
             files.append((doc.signature, "\(outbox)/\(doc.fileName).p7s"))
             files.append((doc.cdar, "\(outbox)/\(doc.fileName)"))
         }
-        try DurableFile.writeAll(files)
+        try DurableFile.writeAll(files, durable: durable)
+        guard durable else { return }
         let pending = deliveries.withLock { d -> Int in
             d.unmarked.insert(receipt.messageID)
+            return d.unmarked.count
+        }
+        if pending >= 512 { flushDeliveryMarks() }
+    }
+
+    /// The deliverer's receipts of one `OutboxSyncer` round: durable (they may be marked
+    /// delivered), or not (left unmarked, so the maintenance pass writes them again, fsynced).
+    /// In one step, so the maintenance pass never sees them neither in flight nor unmarked.
+    func receiptsSynced(_ ids: [String], error: FluxError?) {
+        let pending = deliveries.withLock { d -> Int in
+            d.inFlight.subtract(ids)
+            if error == nil { d.unmarked.formUnion(ids) }
             return d.unmarked.count
         }
         if pending >= 512 { flushDeliveryMarks() }

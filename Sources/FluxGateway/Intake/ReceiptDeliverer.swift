@@ -1,3 +1,4 @@
+import FluxCore
 import FluxStore
 import Foundation
 import Logging
@@ -12,11 +13,12 @@ import Synchronization
 /// them; more workers would overlap them too, but also run more parsing at once, on the cores
 /// the SFTP sessions need. These threads only wait on the disk.
 ///
-/// Nothing about the guarantee changes: a receipt is handed over only once committed in the
-/// database, its files are written exactly as before (`IntakeProcessor.deliver`), and one that
-/// is never written (a crash, a failed write) stays unmarked in the database, so the maintenance
-/// pass or the next start writes it. The deposit stays in `Deliveries.inFlight` until its files
-/// are written, so the maintenance pass never writes it at the same time.
+/// A receipt is handed over only once committed in the database. Its files are written without
+/// fsyncs and made durable by the `OutboxSyncer`'s next `syncfs`, shared by every receipt written
+/// meanwhile; one that is never made durable (a crash, a failed write or sync) stays unmarked in
+/// the database, so the maintenance pass or the next start writes it, fsynced file by file. The
+/// deposit stays in `Deliveries.inFlight` until its sync is done, so the maintenance pass never
+/// writes it at the same time.
 public final class ReceiptDeliverer: Sendable {
     struct Job: Sendable {
         var receipt: ReceiptFiles
@@ -36,11 +38,14 @@ public final class ReceiptDeliverer: Sendable {
     /// invoice): past it the worker writes its receipt itself, which is the back-pressure.
     let maxQueuedDocuments: Int
     let logger: Logger
+    let syncer: OutboxSyncer
 
-    public init(threads: Int = 4, maxQueuedDocuments: Int = 4096, logger: Logger) {
+    public init(threads: Int = 4, maxQueuedDocuments: Int = 4096, logger: Logger,
+                syncFilesystem: @escaping @Sendable (String) -> FluxError? = OutboxSyncer.syncFilesystem) {
         self.threads = max(1, threads)
         self.maxQueuedDocuments = max(1, maxQueuedDocuments)
         self.logger = logger
+        self.syncer = OutboxSyncer(logger: logger, syncFilesystem: syncFilesystem)
     }
 
     /// Queues a committed receipt. False when the queue is full: the caller writes it itself.
@@ -65,13 +70,16 @@ public final class ReceiptDeliverer: Sendable {
         Blocking.lowerPriority()
         // Bounded by the queue: every pass takes one job, and the thread leaves when it is empty.
         while let job = next() {
+            let id = job.receipt.messageID
             do {
-                try processor.deliver(job.receipt, config: job.config)
+                try processor.deliver(job.receipt, config: job.config, durable: false)
+                syncer.add(id, directory: job.config.outbox(job.receipt.company)) { ids, error in
+                    processor.receiptsSynced(ids, error: error)
+                }
             } catch {
-                logger.error("receipt delivery failed, will retry", metadata: [
-                    "flux_message_id": "\(job.receipt.messageID)", "error": "\(error)"])
+                logger.error("receipt delivery failed, will retry", metadata: ["flux_message_id": "\(id)", "error": "\(error)"])
+                processor.deliveries.withLock { _ = $0.inFlight.remove(id) }
             }
-            processor.deliveries.withLock { _ = $0.inFlight.remove(job.receipt.messageID) }
         }
     }
 
@@ -86,10 +94,10 @@ public final class ReceiptDeliverer: Sendable {
         }
     }
 
-    /// True when nothing is queued or being written.
-    public var idle: Bool { state.withLock { $0.pending == 0 && $0.running == 0 } }
+    /// True when nothing is queued, being written or waiting for its sync.
+    public var idle: Bool { state.withLock { $0.pending == 0 && $0.running == 0 } && syncer.idle }
 
-    /// Waits (at most `timeout`) for the queued receipts to be written: on a graceful stop.
+    /// Waits (at most `timeout`) for the queued receipts to be written and synced: on a graceful stop.
     /// Receipts left unwritten at the deadline are written at the next start.
     public func waitUntilIdle(timeout: Duration = .seconds(30)) async {
         let clock = ContinuousClock()

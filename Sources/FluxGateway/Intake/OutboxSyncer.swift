@@ -1,0 +1,115 @@
+import CFluxShims
+import FluxCore
+import FluxStore
+import Foundation
+import Logging
+import Synchronization
+
+/// Makes the receipts that the `ReceiptDeliverer` wrote without fsyncs durable, many at a time:
+/// one `syncfs` per filesystem for everything written since the last one. Only then are they
+/// reported durable, and only then may they be marked delivered in the database.
+///
+/// Why: a receipt is four files and their directory; fsynced one by one that is five fsyncs per
+/// deposit, more than the rest of the deposit takes (claim, spool, commit). Skipping them
+/// altogether made the intake 19-29% faster (three alternating pairs, stop 20); one `syncfs` per
+/// round costs about as much as one of them and serves every receipt of the round.
+///
+/// The guarantee does not move: a receipt is committed in the database before any of its files
+/// is written, so a receipt that a crash or a power loss takes back is still unmarked there, and
+/// the next start (or the maintenance pass) writes it again, fsynced file by file. A round
+/// starts only after its receipts' renames returned, so its `syncfs` covers them. A failed
+/// `syncfs` reports its receipts as failed, never as durable: they are left unmarked and written
+/// again; a second `syncfs` could report success with the data gone.
+public final class OutboxSyncer: Sendable {
+    struct Written: Sendable {
+        var id: String
+        var directory: String
+    }
+
+    struct State {
+        var waiting: [Written] = []
+        var running = false
+        var rounds = 0
+    }
+
+    let state = Mutex(State())
+    let syncFilesystem: @Sendable (String) -> FluxError?
+    let logger: Logger
+    /// How long a round gathers receipts before its `syncfs`: only the delivered marks wait for
+    /// it (the files are visible at once), and a round then serves ten or so receipts instead of
+    /// one or two.
+    let gather: Duration
+
+    public init(logger: Logger, gather: Duration = .milliseconds(20),
+                syncFilesystem: @escaping @Sendable (String) -> FluxError? = OutboxSyncer.syncFilesystem) {
+        self.logger = logger
+        self.gather = gather
+        self.syncFilesystem = syncFilesystem
+    }
+
+    /// Records a receipt whose files are renamed into `directory`; `done` gets the ids of every
+    /// round with its result. The first receipt of an idle syncer starts a round on the blocking
+    /// pool; later ones join the next round.
+    func add(_ id: String, directory: String, done: @escaping @Sendable (_ ids: [String], _ error: FluxError?) -> Void) {
+        let start = state.withLock { s -> Bool in
+            s.waiting.append(Written(id: id, directory: directory))
+            if s.running { return false }
+            s.running = true
+            return true
+        }
+        if start { Blocking.pool.submit { _ in self.drain(done) } }
+    }
+
+    private func drain(_ done: @Sendable ([String], FluxError?) -> Void) {
+        Blocking.lowerPriority()
+        // Bounded by the writes: every round takes all that is waiting, and the thread leaves
+        // when a round finds nothing.
+        while let round = take(after: gather) {
+            CrashPoint.hit("receipt.unsynced")
+            var error: FluxError?
+            var synced = Set<UInt64>()
+            // one syncfs per filesystem: the outboxes usually share one
+            for directory in Set(round.map(\.directory)) {
+                var st = stat()
+                let device = stat(directory, &st) == 0 ? UInt64(st.st_dev) : UInt64.max
+                if device != UInt64.max, !synced.insert(device).inserted { continue }
+                if let e = syncFilesystem(directory) { error = e }
+            }
+            if let error {
+                logger.error("receipts written but not made durable: they will be written again", metadata: [
+                    "count": "\(round.count)", "error": "\(error)"])
+            }
+            done(round.map(\.id), error)
+        }
+    }
+
+    private func take(after gather: Duration) -> [Written]? {
+        if gather > .zero {
+            let c = gather.components
+            usleep(UInt32(c.seconds * 1_000_000 + c.attoseconds / 1_000_000_000_000))
+        }
+        return state.withLock { s -> [Written]? in
+            guard !s.waiting.isEmpty else {
+                s.running = false
+                return nil
+            }
+            s.rounds += 1
+            defer { s.waiting.removeAll(keepingCapacity: true) }
+            return s.waiting
+        }
+    }
+
+    /// True when nothing waits for a sync and no round is running.
+    public var idle: Bool { state.withLock { !$0.running && $0.waiting.isEmpty } }
+
+    /// How many rounds ran (for tests and diagnostics).
+    public var rounds: Int { state.withLock { $0.rounds } }
+
+    @Sendable public static func syncFilesystem(_ directory: String) -> FluxError? {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return FluxError("syncfs", "cannot open \(directory): \(errnoString())") }
+        defer { close(fd) }
+        guard flux_syncfs(fd) == 0 else { return FluxError("syncfs", "syncfs of \(directory) failed: \(errnoString())") }
+        return nil
+    }
+}
