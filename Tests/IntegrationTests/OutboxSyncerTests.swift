@@ -1,4 +1,5 @@
 import FluxCore
+import FluxStore
 @testable import FluxGateway
 import Foundation
 import Logging
@@ -62,32 +63,35 @@ struct OutboxSyncerTests {
         #expect(rounds.all.map(\.error) == ["syncfs", nil])
     }
 
-    @Test("one syncfs per filesystem in a round, whatever the number of outboxes")
-    func oneSyncPerFilesystem() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("outboxes-\(UUID().uuidString)")
-        let dirs = (0..<3).map { base.appendingPathComponent("p\($0)/outbox").path }
-        for d in dirs { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
-        defer { try? FileManager.default.removeItem(at: base) }
+    @Test("a round syncs the directories of all its receipts in one call")
+    func oneCallPerRound() throws {
         let gate = DispatchSemaphore(value: 0)
-        let synced = Mutex<[String]>([])
-        let syncer = OutboxSyncer(logger: Logger(label: "test"), gather: .zero) { dir in
-            let n = synced.withLock { $0.append(dir); return $0.count }
+        let calls = Mutex<[Set<String>]>([])
+        let syncer = OutboxSyncer(logger: Logger(label: "test"), gather: .zero) { dirs in
+            let n = calls.withLock { $0.append(dirs); return $0.count }
             if n == 1 { gate.wait() }
             return nil
         }
         let rounds = Rounds()
-        syncer.add("first", directory: dirs[0], done: rounds.done)
-        for _ in 0..<1000 where synced.withLock({ $0.isEmpty }) { usleep(1000) }
-        for (i, d) in dirs.enumerated() { syncer.add("r\(i)", directory: d, done: rounds.done) }
+        syncer.add("first", directory: "/o/p0", done: rounds.done)
+        for _ in 0..<1000 where calls.withLock({ $0.isEmpty }) { usleep(1000) }
+        for i in 0..<3 { syncer.add("r\(i)", directory: "/o/p\(i)", done: rounds.done) }
         gate.signal()
         #expect(rounds.wait(for: 2))
-        #expect(synced.withLock { $0.count } == 2, "three outboxes on one filesystem: one syncfs for the round")
+        #expect(calls.withLock { $0 } == [["/o/p0"], ["/o/p0", "/o/p1", "/o/p2"]])
         #expect(Set(rounds.all[1].ids) == ["r0", "r1", "r2"])
     }
 
-    @Test("the real syncfs: a directory syncs; a missing one is a specific error")
+    @Test("syncfs: one descriptor per filesystem, kept; a missing directory is a specific error")
     func realSyncfs() throws {
-        #expect(OutboxSyncer.syncFilesystem(NSTemporaryDirectory()) == nil)
-        #expect(OutboxSyncer.syncFilesystem("/nonexistent-\(UUID().uuidString)")?.code == "syncfs")
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("outboxes-\(UUID().uuidString)")
+        let dirs = (0..<3).map { base.appendingPathComponent("p\($0)/outbox").path }
+        for d in dirs { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        defer { try? FileManager.default.removeItem(at: base) }
+        let fs = FileSystemSync()
+        #expect(fs.sync(dirs) == nil)
+        #expect(fs.sync(dirs) == nil)
+        #expect(fs.filesystems == 1, "three directories of one filesystem share one descriptor")
+        #expect(fs.sync([dirs[0], "/nonexistent-\(UUID().uuidString)"])?.code == "syncfs")
     }
 }

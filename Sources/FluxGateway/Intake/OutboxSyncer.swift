@@ -33,18 +33,20 @@ public final class OutboxSyncer: Sendable {
     }
 
     let state = Mutex(State())
-    let syncFilesystem: @Sendable (String) -> FluxError?
+    let syncFilesystems: @Sendable (Set<String>) -> FluxError?
     let logger: Logger
     /// How long a round gathers receipts before its `syncfs`: only the delivered marks wait for
     /// it (the files are visible at once), and a round then serves ten or so receipts instead of
     /// one or two.
     let gather: Duration
 
+    /// `syncFilesystems` replaces the real `syncfs` in tests.
     public init(logger: Logger, gather: Duration = .milliseconds(20),
-                syncFilesystem: @escaping @Sendable (String) -> FluxError? = OutboxSyncer.syncFilesystem) {
+                syncFilesystems: (@Sendable (Set<String>) -> FluxError?)? = nil) {
         self.logger = logger
         self.gather = gather
-        self.syncFilesystem = syncFilesystem
+        let real = FileSystemSync()
+        self.syncFilesystems = syncFilesystems ?? { real.sync($0) }
     }
 
     /// Records a receipt whose files are renamed into `directory`; `done` gets the ids of every
@@ -66,15 +68,8 @@ public final class OutboxSyncer: Sendable {
         // when a round finds nothing.
         while let round = take(after: gather) {
             CrashPoint.hit("receipt.unsynced")
-            var error: FluxError?
-            var synced = Set<UInt64>()
             // one syncfs per filesystem: the outboxes usually share one
-            for directory in Set(round.map(\.directory)) {
-                var st = stat()
-                let device = stat(directory, &st) == 0 ? UInt64(st.st_dev) : UInt64.max
-                if device != UInt64.max, !synced.insert(device).inserted { continue }
-                if let e = syncFilesystem(directory) { error = e }
-            }
+            let error = syncFilesystems(Set(round.map(\.directory)))
             if let error {
                 logger.error("receipts written but not made durable: they will be written again", metadata: [
                     "count": "\(round.count)", "error": "\(error)"])
@@ -104,12 +99,4 @@ public final class OutboxSyncer: Sendable {
 
     /// How many rounds ran (for tests and diagnostics).
     public var rounds: Int { state.withLock { $0.rounds } }
-
-    @Sendable public static func syncFilesystem(_ directory: String) -> FluxError? {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return FluxError("syncfs", "cannot open \(directory): \(errnoString())") }
-        defer { close(fd) }
-        guard flux_syncfs(fd) == 0 else { return FluxError("syncfs", "syncfs of \(directory) failed: \(errnoString())") }
-        return nil
-    }
 }

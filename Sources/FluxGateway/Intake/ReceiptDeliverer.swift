@@ -1,4 +1,3 @@
-import FluxCore
 import FluxStore
 import Foundation
 import Logging
@@ -40,12 +39,11 @@ public final class ReceiptDeliverer: Sendable {
     let logger: Logger
     let syncer: OutboxSyncer
 
-    public init(threads: Int = 4, maxQueuedDocuments: Int = 4096, logger: Logger,
-                syncFilesystem: @escaping @Sendable (String) -> FluxError? = OutboxSyncer.syncFilesystem) {
+    public init(threads: Int = 4, maxQueuedDocuments: Int = 4096, logger: Logger) {
         self.threads = max(1, threads)
         self.maxQueuedDocuments = max(1, maxQueuedDocuments)
         self.logger = logger
-        self.syncer = OutboxSyncer(logger: logger, syncFilesystem: syncFilesystem)
+        self.syncer = OutboxSyncer(logger: logger)
     }
 
     /// Queues a committed receipt. False when the queue is full: the caller writes it itself.
