@@ -31,11 +31,11 @@ struct OutboxSyncerTests {
         }
         let rounds = Rounds()
         let dir = NSTemporaryDirectory()
-        syncer.add("A", directory: dir, done: rounds.done)
+        syncer.add("A", directory: dir, epoch: syncer.epoch, done: rounds.done)
         for _ in 0..<1000 where calls.load(ordering: .sequentiallyConsistent) == 0 { usleep(1000) }
         // A's sync is running: B and C were written after it started, so it cannot cover them
-        syncer.add("B", directory: dir, done: rounds.done)
-        syncer.add("C", directory: dir, done: rounds.done)
+        syncer.add("B", directory: dir, epoch: syncer.epoch, done: rounds.done)
+        syncer.add("C", directory: dir, epoch: syncer.epoch, done: rounds.done)
         usleep(50_000)
         #expect(rounds.all.isEmpty, "nothing is durable before its sync returns")
         #expect(!syncer.idle)
@@ -55,12 +55,31 @@ struct OutboxSyncerTests {
             calls.add(1, ordering: .sequentiallyConsistent).newValue == 1 ? FluxError("syncfs", "syncfs of \(dir) failed: Input/output error") : nil
         }
         let rounds = Rounds()
-        syncer.add("A", directory: NSTemporaryDirectory(), done: rounds.done)
+        syncer.add("A", directory: NSTemporaryDirectory(), epoch: syncer.epoch, done: rounds.done)
         #expect(rounds.wait(for: 1))
-        syncer.add("B", directory: NSTemporaryDirectory(), done: rounds.done)
+        syncer.add("B", directory: NSTemporaryDirectory(), epoch: syncer.epoch, done: rounds.done)
         #expect(rounds.wait(for: 2))
         #expect(rounds.all.map(\.ids) == [["A"], ["B"]])
         #expect(rounds.all.map(\.error) == ["syncfs", nil])
+    }
+
+    @Test("a receipt written before a failed sync ended fails, even if its own round succeeds")
+    func writtenBeforeAFailureFails() throws {
+        let calls = Atomic<Int>(0)
+        let syncer = OutboxSyncer(logger: Logger(label: "test"), gather: .zero) { _ in
+            calls.add(1, ordering: .sequentiallyConsistent).newValue == 1 ? FluxError("syncfs", "syncfs failed: Input/output error") : nil
+        }
+        let rounds = Rounds()
+        let epochOfB = syncer.epoch  // B's files are written now; the failing sync may have taken them
+        syncer.add("A", directory: NSTemporaryDirectory(), epoch: syncer.epoch, done: rounds.done)
+        #expect(rounds.wait(for: 1))
+        syncer.add("B", directory: NSTemporaryDirectory(), epoch: epochOfB, done: rounds.done)
+        #expect(rounds.wait(for: 2))
+        syncer.add("C", directory: NSTemporaryDirectory(), epoch: syncer.epoch, done: rounds.done)
+        #expect(rounds.wait(for: 3))
+        #expect(rounds.all.map(\.ids) == [["A"], ["B"], ["C"]])
+        #expect(rounds.all.map(\.error) == ["syncfs", "syncfs", nil], "B's round synced fine, but B was written before the failure")
+        #expect(calls.load(ordering: .sequentiallyConsistent) == 3)
     }
 
     @Test("a round syncs the directories of all its receipts in one call")
@@ -73,9 +92,9 @@ struct OutboxSyncerTests {
             return nil
         }
         let rounds = Rounds()
-        syncer.add("first", directory: "/o/p0", done: rounds.done)
+        syncer.add("first", directory: "/o/p0", epoch: syncer.epoch, done: rounds.done)
         for _ in 0..<1000 where calls.withLock({ $0.isEmpty }) { usleep(1000) }
-        for i in 0..<3 { syncer.add("r\(i)", directory: "/o/p\(i)", done: rounds.done) }
+        for i in 0..<3 { syncer.add("r\(i)", directory: "/o/p\(i)", epoch: syncer.epoch, done: rounds.done) }
         gate.signal()
         #expect(rounds.wait(for: 2))
         #expect(calls.withLock { $0 } == [["/o/p0"], ["/o/p0", "/o/p1", "/o/p2"]])

@@ -19,17 +19,22 @@ import Synchronization
 /// the next start (or the maintenance pass) writes it again, fsynced file by file. A round
 /// starts only after its receipts' renames returned, so its `syncfs` covers them. A failed
 /// `syncfs` reports its receipts as failed, never as durable: they are left unmarked and written
-/// again; a second `syncfs` could report success with the data gone.
+/// again. Linux reports a writeback error to one `syncfs` of a descriptor, and that one may
+/// belong to an earlier round than the receipt whose pages failed (a receipt written before the
+/// round's sync, added after it). So every receipt whose writing began before a failed round
+/// ended fails too (`epoch`), whatever its own round's result.
 public final class OutboxSyncer: Sendable {
     struct Written: Sendable {
         var id: String
         var directory: String
+        var epoch: UInt64
     }
 
     struct State {
         var waiting: [Written] = []
         var running = false
         var rounds = 0
+        var failedRounds: UInt64 = 0
     }
 
     let state = Mutex(State())
@@ -49,12 +54,16 @@ public final class OutboxSyncer: Sendable {
         self.syncFilesystems = syncFilesystems ?? { real.sync($0) }
     }
 
-    /// Records a receipt whose files are renamed into `directory`; `done` gets the ids of every
-    /// round with its result. The first receipt of an idle syncer starts a round on the blocking
-    /// pool; later ones join the next round.
-    func add(_ id: String, directory: String, done: @escaping @Sendable (_ ids: [String], _ error: FluxError?) -> Void) {
+    /// Read before writing a receipt's files, and given back to `add`.
+    public var epoch: UInt64 { state.withLock { $0.failedRounds } }
+
+    /// Records a receipt whose files are renamed into `directory` (writing them began at
+    /// `epoch`); `done` gets the ids of every round with their result (every caller passes the
+    /// same handler). The first receipt of an idle syncer starts a round on the blocking pool;
+    /// later ones join the next round.
+    func add(_ id: String, directory: String, epoch: UInt64, done: @escaping @Sendable (_ ids: [String], _ error: FluxError?) -> Void) {
         let start = state.withLock { s -> Bool in
-            s.waiting.append(Written(id: id, directory: directory))
+            s.waiting.append(Written(id: id, directory: directory, epoch: epoch))
             if s.running { return false }
             s.running = true
             return true
@@ -70,11 +79,20 @@ public final class OutboxSyncer: Sendable {
             CrashPoint.hit("receipt.unsynced")
             // one syncfs per filesystem: the outboxes usually share one
             let error = syncFilesystems(Set(round.map(\.directory)))
-            if let error {
-                logger.error("receipts written but not made durable: they will be written again", metadata: [
-                    "count": "\(round.count)", "error": "\(error)"])
+            let failedRounds = state.withLock { s -> UInt64 in
+                if error != nil { s.failedRounds += 1 }
+                return s.failedRounds
             }
-            done(round.map(\.id), error)
+            let earlier = FluxError("syncfs", "a sync failed while this receipt was being written")
+            let failed = round.filter { error != nil || $0.epoch < failedRounds }
+            if !failed.isEmpty {
+                logger.error("receipts written but not made durable: they will be written again", metadata: [
+                    "count": "\(failed.count)", "error": "\(error ?? earlier)"])
+                done(failed.map(\.id), error ?? earlier)
+            }
+            if failed.count < round.count {
+                done(round.filter { error == nil && $0.epoch >= failedRounds }.map(\.id), nil)
+            }
         }
     }
 

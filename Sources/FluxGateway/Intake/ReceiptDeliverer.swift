@@ -70,8 +70,9 @@ public final class ReceiptDeliverer: Sendable {
         while let job = next() {
             let id = job.receipt.messageID
             do {
+                let epoch = syncer.epoch
                 try processor.deliver(job.receipt, config: job.config, durable: false)
-                syncer.add(id, directory: job.config.outbox(job.receipt.company)) { ids, error in
+                syncer.add(id, directory: job.config.outbox(job.receipt.company), epoch: epoch) { ids, error in
                     processor.receiptsSynced(ids, error: error)
                 }
             } catch {
