@@ -9,12 +9,15 @@ Per deposit, in this order (see IntakeProcessor and DurableFile):
   2. fsync(the claimed file)                                            (the original's bytes)
   3. link it into spool/XX/SHA256, fsync(spool/XX), unlink the claim    (the spooled original)
   4. four receipt files (two CDAR documents and their .p7s): each created under a temporary
-     name, written and fsynced; then the four renames and one fsync(outbox)
+     name and written, then the four renames, no fsync; a thread runs one syncfs(2) every 20 ms
+     for every receipt written meanwhile (the gateway's OutboxSyncer, since stop 20; before, each
+     receipt file and the outbox were fsynced: eight fsyncs per deposit in all)
 The SQLite commit (one WAL fdatasync shared by a group of deposits) is left out, so the bound is
 slightly optimistic."""
 from __future__ import annotations
 
 import argparse
+import ctypes
 import hashlib
 import json
 import os
@@ -58,13 +61,26 @@ def deposit(root: str, name: str) -> None:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             os.write(fd, b"x" * (1100 if final.endswith(".p7s") else 2800))
-            os.fsync(fd)
         finally:
             os.close(fd)
         temps.append((tmp, f"{outbox}/{final}"))
     for tmp, final in temps:
         os.rename(tmp, final)
-    fsync_dir(outbox)
+
+
+def syncer(root: str, stop: threading.Event, counts: list[int]) -> None:
+    """The gateway's OutboxSyncer: a round every 20 ms while receipts are written."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        while not stop.wait(0.02):
+            if libc.syncfs(fd) != 0:
+                raise OSError(ctypes.get_errno(), "syncfs")
+            counts[0] += 1
+        libc.syncfs(fd)
+        counts[0] += 1
+    finally:
+        os.close(fd)
 
 
 def main() -> int:
@@ -103,18 +119,23 @@ def main() -> int:
                     return
 
         threads = [threading.Thread(target=worker) for _ in range(a.threads)]
+        stop, syncs = threading.Event(), [0]
+        sync_thread = threading.Thread(target=syncer, args=(root, stop, syncs))
         t0 = time.monotonic()
+        sync_thread.start()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        elapsed = time.monotonic() - t0
+        elapsed = time.monotonic() - t0  # every receipt visible, as the intake benchmark counts
+        stop.set()
+        sync_thread.join()
         if errors:
             raise errors[0]
         rate = a.n / elapsed
-        fsyncs = 8 * a.n
+        fsyncs = 3 * a.n + syncs[0]
         print(f"intake file-system bound: {a.n} deposits, {a.threads} threads, {elapsed:.1f}s: "
-              f"{rate:.0f} deposits/s ({fsyncs / elapsed:.0f} fsyncs/s)")
+              f"{rate:.0f} deposits/s ({fsyncs / elapsed:.0f} fsyncs and syncfs/s)")
         if a.json_out:
             with open(a.json_out, "w") as f:
                 json.dump({"deposits": a.n, "threads": a.threads, "seconds": elapsed, "deposits_per_s": rate,
