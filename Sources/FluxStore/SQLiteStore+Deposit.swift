@@ -90,7 +90,8 @@ extension SQLiteStore {
                                  d.format, d.receivedAt.timeIntervalSince1970, fluxAccepted ? "accepted" : "refused",
                                  Self.json(d.fluxAnomalies.map(\.description))])
             let sender = d.partner.journalParty
-            entries.append(try appendJournal(db, company: d.partner.id, draft: JournalDraft(
+            var journal = JournalAppender(company: d.partner.id)
+            entries.append(try journal.append(db, JournalDraft(
                 at: d.receivedAt, direction: "received", channel: d.channel, kind: "flux", messageID: d.messageID,
                 fileName: d.fileName, sha256: d.spool.sha256, size: d.spool.size, sender: sender, receiver: gateway,
                 status: fluxAccepted ? "accepted" : "refused", anomalies: d.fluxAnomalies.map(\.description))))
@@ -117,7 +118,7 @@ extension SQLiteStore {
                                      f.seller?.description, f.buyer?.description, f.sellerSIREN, f.buyerSIREN, f.sellerName, f.buyerName,
                                      f.totalWithoutVAT, f.totalVAT, f.totalWithVAT, accepted ? "accepted" : "rejected",
                                      Self.json(anomalies.map(\.description)), t])
-                entries.append(try appendJournal(db, company: d.partner.id, draft: JournalDraft(
+                entries.append(try journal.append(db, JournalDraft(
                     at: d.receivedAt, direction: "received", channel: d.channel, kind: f.syntax.isInvoice ? "invoice" : "lifecycle",
                     messageID: d.messageID, fileName: item.name, sha256: item.spool.sha256, size: item.spool.size,
                     invoiceNumber: f.number, invoiceDate: f.issueDate, amountWithoutVAT: f.totalWithoutVAT,
@@ -145,11 +146,12 @@ extension SQLiteStore {
                 try db.cachedStatement(sql: """
                     INSERT INTO receipts (message_id, position, company, file_name, cdar, signature, created_at) VALUES (?,?,?,?,?,?,?)
                     """).execute(arguments: [d.messageID, n, d.partner.id, doc.fileName, doc.cdar, doc.signature, t])
-                entries.append(try appendJournal(db, company: d.partner.id, draft: JournalDraft(
+                entries.append(try journal.append(db, JournalDraft(
                     at: now, direction: "sent", channel: d.channel, kind: "receipt", messageID: d.messageID,
                     fileName: doc.fileName, sha256: Digest.sha256Hex(doc.cdar), size: Int64(doc.cdar.count),
                     sender: gateway, receiver: sender, status: "sent", anomalies: [])))
             }
+            try journal.finish(db)
             CrashPoint.hit("store.deposit.uncommitted")
             return (outcome, receipt, entries)
         }
@@ -171,6 +173,8 @@ extension SQLiteStore {
     }
 
     static func json(_ strings: [String]) -> String {
-        String(decoding: (try? JSONEncoder().encode(strings)) ?? Data("[]".utf8), as: UTF8.self)
+        // Most messages and invoices have no anomaly: no encoder for those.
+        if strings.isEmpty { return "[]" }
+        return String(decoding: (try? JSONEncoder().encode(strings)) ?? Data("[]".utf8), as: UTF8.self)
     }
 }

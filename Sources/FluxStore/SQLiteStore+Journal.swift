@@ -8,21 +8,9 @@ extension SQLiteStore {
     /// PostgreSQL), so concurrent deposits can never fork a chain.
     @discardableResult
     func appendJournal(_ db: Database, company: String, draft: JournalDraft) throws -> JournalEntry {
-        let head = try Row.fetchOne(try db.cachedStatement(sql: "SELECT seq, hash FROM journal_heads WHERE company = ?"), arguments: [company])
-        let seq: Int64 = (head?["seq"] ?? 0) + 1
-        let prev: String = head?["hash"] ?? JournalEntry.genesis(company: company)
-        var e = JournalEntry(
-            company: company, seq: seq, at: JournalTime.format(draft.at), direction: draft.direction, channel: draft.channel,
-            kind: draft.kind, messageID: draft.messageID, fileName: draft.fileName, sha256: draft.sha256, size: draft.size,
-            invoiceNumber: draft.invoiceNumber, invoiceDate: draft.invoiceDate, amountWithoutVAT: draft.amountWithoutVAT,
-            amountWithVAT: draft.amountWithVAT, currency: draft.currency, sender: draft.sender, receiver: draft.receiver,
-            software: FluxVersion.full, status: draft.status, anomalies: draft.anomalies, prevHash: prev, hash: "", detail: draft.detail)
-        e.hash = e.computeHash()
-        try e.insert(db)
-        try db.cachedStatement(sql: """
-            INSERT INTO journal_heads (company, seq, hash) VALUES (?,?,?)
-            ON CONFLICT(company) DO UPDATE SET seq = excluded.seq, hash = excluded.hash
-            """).execute(arguments: [company, seq, e.hash])
+        var journal = JournalAppender(company: company)
+        let e = try journal.append(db, draft)
+        try journal.finish(db)
         return e
     }
 

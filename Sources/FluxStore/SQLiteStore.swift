@@ -140,7 +140,10 @@ public final class SQLiteStore: Sendable {
     }
 
     static func receipt(_ db: Database, messageID: String) throws -> ReceiptFiles? {
-        let rows = try Row.fetchAll(db, sql: "SELECT * FROM receipts WHERE message_id = ? ORDER BY position", arguments: [messageID])
+        // Cached: every deposit asks first (is this message id recorded already?), inside the
+        // group commit's serial section, and preparing the statement was most of the answer.
+        let rows = try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM receipts WHERE message_id = ? ORDER BY position"),
+                                    arguments: [messageID])
         guard let first = rows.first else { return nil }
         return ReceiptFiles(messageID: messageID, company: first["company"], documents: rows.map {
             ReceiptDocument(fileName: $0["file_name"], cdar: $0["cdar"], signature: $0["signature"])
