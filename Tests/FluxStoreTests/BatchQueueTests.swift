@@ -4,6 +4,7 @@ import FluxInvoice
 @testable import FluxStore
 import FluxTestSupport
 import Foundation
+import GRDB
 import Testing
 
 @Suite("SQLiteStore: batches and the delivery queue")
@@ -65,6 +66,26 @@ struct BatchQueueTests {
             #expect(aged.sealedAt == JournalTime.format(later))
             #expect(try fx.store.sealExpiredBatches(now: later.addingTimeInterval(1000)).isEmpty)
             #expect(try fx.store.queueDepth() == ["ready": 3])
+        }
+    }
+
+    @Test("positions in a batch follow arrival, 0 to n-1, across deposits and within an archive")
+    func positionsFollowArrival() throws {
+        try withStore(policy: BatchPolicy(maxInvoices: 5, maxBytes: 64 << 20, maxAge: 300)) { fx in
+            _ = try fx.record(try fx.deposit("P1", [ciiInvoice(number: "POS-1")]))
+            _ = try fx.record(try fx.deposit("P2", [ciiInvoice(number: "POS-2"), ciiInvoice(number: "POS-3")]))
+            _ = try fx.record(try fx.deposit("P3", [ciiInvoice(number: "POS-4"), ciiInvoice(number: "POS-5"), ciiInvoice(number: "POS-6")]))
+            let rows = try fx.store.pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT bi.batch_id, bi.position, i.number FROM batch_invoices bi JOIN invoices i ON i.id = bi.invoice_id
+                    ORDER BY i.number
+                    """)
+            }
+            let batches = rows.map { $0["batch_id"] as String }
+            #expect(rows.map { $0["position"] as Int } == [0, 1, 2, 3, 4, 0], "the sixth opens the next batch")
+            #expect(Set(batches.prefix(5)).count == 1 && batches[5] != batches[0])
+            let counts = try fx.store.pool.read { db in try Int.fetchAll(db, sql: "SELECT invoice_count FROM batches ORDER BY opened_at, id") }
+            #expect(counts.sorted() == [1, 5])
         }
     }
 
