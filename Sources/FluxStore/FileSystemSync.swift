@@ -4,14 +4,14 @@ import Foundation
 import Synchronization
 
 /// `syncfs(2)` of the filesystems holding some directories: one call per filesystem makes every
-/// file written, renamed or linked on it before the call durable. It lets a group of deposits
-/// share one sync where each used to fsync its own files and directories.
+/// file written, renamed or linked on it before the call durable. It lets a round of receipts
+/// share one sync where each used to fsync its own files and directory (`OutboxSyncer`).
 ///
 /// One descriptor per filesystem, opened at its first sync and kept: Linux reports a writeback
 /// error to a `syncfs` only once per open file (the error sequence is sampled at open), so a
 /// descriptor opened for each call could miss an error another caller had already seen, and
-/// acknowledge data the disk had lost. Each user (the group committer, the outbox syncer) owns
-/// its instance and calls it from one thread at a time, so no error is consumed by another.
+/// acknowledge data the disk had lost. Each user owns its instance and calls it from one thread
+/// at a time, so no error is consumed by another.
 public final class FileSystemSync: Sendable {
     private let descriptors = Mutex<[UInt64: Int32]>([:])
 

@@ -1,4 +1,3 @@
-import CFluxShims
 import FluxCore
 import FluxStore
 import Foundation
