@@ -32,7 +32,6 @@ public final class OutboxSyncer: Sendable {
     struct State {
         var waiting: [Written] = []
         var running = false
-        var rounds = 0
         var failedRounds: UInt64 = 0
     }
 
@@ -105,7 +104,6 @@ public final class OutboxSyncer: Sendable {
                 s.running = false
                 return nil
             }
-            s.rounds += 1
             defer { s.waiting.removeAll(keepingCapacity: true) }
             return s.waiting
         }
@@ -113,7 +111,4 @@ public final class OutboxSyncer: Sendable {
 
     /// True when nothing waits for a sync and no round is running.
     public var idle: Bool { state.withLock { !$0.running && $0.waiting.isEmpty } }
-
-    /// How many rounds ran (for tests and diagnostics).
-    public var rounds: Int { state.withLock { $0.rounds } }
 }
