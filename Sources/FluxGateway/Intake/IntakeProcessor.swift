@@ -170,25 +170,21 @@ public final class IntakeProcessor: Sendable {
     public func deliver(_ receipt: ReceiptFiles, config: GatewayConfig, durable: Bool = true) throws {
         let outbox = config.outbox(receipt.company)
         try FileManager.default.createDirectory(atPath: outbox, withIntermediateDirectories: true)
-        // One write of the whole receipt: every file fsynced, signatures renamed in before their
-        // documents, one directory sync.
+        // One write of the whole receipt: signatures renamed in before their documents; when
+        // durable, every file fsynced and one directory sync.
         var files: [(data: Data, path: String)] = []
         for doc in receipt.documents {
             files.append((doc.signature, "\(outbox)/\(doc.fileName).p7s"))
             files.append((doc.cdar, "\(outbox)/\(doc.fileName)"))
         }
         try DurableFile.writeAll(files, durable: durable)
-        guard durable else { return }
-        let pending = deliveries.withLock { d -> Int in
-            d.unmarked.insert(receipt.messageID)
-            return d.unmarked.count
-        }
-        if pending >= 512 { flushDeliveryMarks() }
+        if durable { receiptsSynced([receipt.messageID], error: nil) }
     }
 
-    /// The deliverer's receipts of one `OutboxSyncer` round: durable (they may be marked
-    /// delivered), or not (left unmarked, so the maintenance pass writes them again, fsynced).
-    /// In one step, so the maintenance pass never sees them neither in flight nor unmarked.
+    /// Receipts whose files are durable (they may be marked delivered), or not (left unmarked,
+    /// so the maintenance pass writes them again, fsynced): one written by `deliver`, or the
+    /// deliverer's receipts of one `OutboxSyncer` round. In one step, so the maintenance pass
+    /// never sees them neither in flight nor unmarked.
     func receiptsSynced(_ ids: [String], error: FluxError?) {
         let pending = deliveries.withLock { d -> Int in
             d.inFlight.subtract(ids)
