@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 repo = pathlib.Path(__file__).resolve().parent.parent
 
@@ -67,6 +68,24 @@ def make_inputs(shared: pathlib.Path, staged: pathlib.Path, n: int) -> list[str]
             pdf.save(staged / name)
         names.append(name)
     return names
+
+
+def commit_groups(port: int) -> tuple[int, int] | None:
+    """(transactions, writes) from the gateway's metrics, once its maintenance pass (every 0.1-1 s) has
+    published them; None when the endpoint does not answer."""
+    time.sleep(1.2)
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return None
+    vals = {}
+    for line in text.splitlines():
+        for k in ("flux_store_commits_total", "flux_store_committed_writes_total"):
+            if line.startswith(k + " ") or line.startswith(k + "{"):
+                vals[k] = vals.get(k, 0) + int(float(line.rsplit(" ", 1)[1]))
+    if len(vals) < 2:
+        return None
+    return vals["flux_store_commits_total"], vals["flux_store_committed_writes_total"]
 
 
 def main() -> int:
@@ -122,6 +141,7 @@ def main() -> int:
                         seen[src] = e.stat().st_mtime
             time.sleep(0.05)
         rss = peak_rss_mb(proc.pid)
+        groups = commit_groups(port)
         done = {n.split(".")[0]: closed[n] for n in names}
         if len(seen) < a.n:
             print(f"only {len(seen)}/{a.n} receipts within {a.timeout}s", file=sys.stderr)
@@ -132,6 +152,9 @@ def main() -> int:
                "p50_ms": lat[len(lat) // 2] * 1000, "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000, "peak_rss_mb": rss}
         print(f"intake: {a.n} invoices (UBL, CII, Factur-X PDF) in {res['seconds']:.1f}s: {res['invoices_per_s']:.0f} invoices/s; "
               f"close->receipt p50 {res['p50_ms']:.0f} ms, p99 {res['p99_ms']:.0f} ms; peak RSS {rss:.0f} MB")
+        if groups:
+            res["commits"], res["committed_writes"] = groups
+            print(f"group commits: {groups[0]} transactions for {groups[1]} writes ({groups[1] / max(1, groups[0]):.2f} per commit)")
         if a.json_out:
             pathlib.Path(a.json_out).write_text(json.dumps(res, indent=1))
         return 0

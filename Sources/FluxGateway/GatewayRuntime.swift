@@ -36,7 +36,8 @@ public enum GatewayRuntime {
         let inspector = FluxInspector(limits: initial.limits, xsd: xsd, parseBudget: ParseBudget(capacity: initial.parseBudget) { Metrics.parseBudgetWaited() })
         let processor = IntakeProcessor(spool: spool, store: store, inspector: inspector,
                                         composer: { composerBox.withLock { $0 } }, config: current,
-                                        deliverer: ReceiptDeliverer(logger: logger), logger: logger)
+                                        deliverer: ReceiptDeliverer(logger: logger),
+                                        understandingAtOnce: initial.intakeConcurrency, logger: logger)
         let intake = IntakeService(processor: processor, quietPeriod: initial.quietPeriod, concurrency: initial.intakeConcurrency,
                                    targets: { Self.targets(current()) }, logger: logger)
         let maintenance = MaintenanceService(store: store, processor: processor, intake: intake,

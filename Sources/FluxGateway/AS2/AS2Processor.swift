@@ -125,6 +125,7 @@ public final class AS2Processor: Sendable {
 
     /// Processes a complete request. Never throws: every failure becomes an answer.
     public func handle(_ head: HTTPRequestHead, body: AS2Body, tlsFingerprint: String?) -> AS2Response {
+        intake.foreground.touch()
         // Checked again against the configuration in force now (a SIGHUP may have come while
         // the body was read); one pass gives the request, the partner and the context.
         let attribution: Attribution

@@ -47,9 +47,16 @@ public final class IntakeProcessor: Sendable {
     let deliveries = Mutex(Deliveries())
     /// When set, committed receipts are written by its threads instead of the worker's.
     public let deliverer: ReceiptDeliverer?
+    /// Bounds the deposits being understood and signed at once (CPU work), while more of them
+    /// wait on the disk or the group commit (see `IntakeService`). Nil: no bound of its own.
+    let understanding: DispatchSemaphore?
+    /// Clients waiting on the gateway (SFTP, AS2): the intake stays narrow beside them.
+    public let foreground = ForegroundActivity()
 
     public init(spool: Spool, store: SQLiteStore, inspector: FluxInspector, composer: @escaping @Sendable () -> ReceiptComposer,
-                config: @escaping @Sendable () -> GatewayConfig, deliverer: ReceiptDeliverer? = nil, logger: Logger) {
+                config: @escaping @Sendable () -> GatewayConfig, deliverer: ReceiptDeliverer? = nil, understandingAtOnce: Int? = nil,
+                logger: Logger) {
+        self.understanding = understandingAtOnce.map { DispatchSemaphore(value: max(1, $0)) }
         self.spool = spool; self.store = store; self.inspector = inspector; self.composer = composer
         self.configProvider = config; self.deliverer = deliverer; self.logger = logger; self.events = EventLog(logger: logger)
     }
@@ -113,12 +120,22 @@ public final class IntakeProcessor: Sendable {
         // deposit, which on ext4 keeps inode allocation cheap under churn.
         let entry = channel == "sftp" || WriterCheck.provablyNoWriter(path: path) ? try spool.adopt(file: path) : try spool.store(file: path)
         CrashPoint.hit("intake.spooled")
+        // The CPU part (parse, check, sign) takes a slot of the gate; the wait for the commit
+        // does not, except for an archive: its facts and signed receipts (thousands of
+        // documents) must not pile up by the dozen behind a slow disk.
+        understanding?.wait()
+        var holdsSlot = understanding != nil
+        defer { if holdsSlot { understanding?.signal() } }
         let deposit = try makeDeposit(entry: entry, fileName: fileName, partner: partner.identity, messageID: messageID,
                                       channel: channel, receivedAt: receivedAt)
         // Signed before the write lock, from the verdicts as they stand; re-signed inside only
         // if a concurrent deposit changed them (a duplicate committed in between).
         let predicted = try store.predictOutcome(deposit)
         let presigned = try composer().compose(predicted, deposit: deposit, now: Date())
+        if holdsSlot, deposit.items.count <= 1 {
+            holdsSlot = false
+            understanding?.signal()
+        }
         let composer = self.composer
         // From before the commit until the receipt is written: the maintenance pass keeps off.
         // A receipt handed to the deliverer stays in flight until its thread has written it.

@@ -32,6 +32,11 @@ enum IntakeWork: Sendable {
 /// their receipts to be written and returns; files not yet taken stay where they are (inbox or
 /// claim directory) for the next start.
 public final class IntakeService: Service, Sendable {
+    /// Deposits in flight per one being understood (`concurrency` of them at once, the
+    /// processor's gate) while no client waits on the gateway: the others wait on fsyncs or the
+    /// group commit, which needs no CPU, and the more wait together the larger the groups.
+    /// Beside a waiting client only `concurrency` are in flight (`ForegroundActivity`).
+    public static let waitingPerWorker = 6
     let processor: IntakeProcessor
     let watcher: DropZoneWatcher
     let targets: @Sendable () -> [WatchTarget]
@@ -68,7 +73,19 @@ public final class IntakeService: Service, Sendable {
 
     /// Queues a file its producer already claimed (durably renamed into a claim directory under
     /// `messageID`): crash recovery finds it there if the process dies first.
-    public func submit(_ f: ClaimedFile) { continuation.yield(.claimed(f)) }
+    public func submit(_ f: ClaimedFile) {
+        processor.foreground.touch()
+        continuation.yield(.claimed(f))
+    }
+
+    /// How many deposits may be in flight now.
+    var limit: Int { Self.inFlightLimit(concurrency: concurrency, clientsWaiting: processor.foreground.recent) }
+
+    /// Narrow beside waiting clients; otherwise wide, within the blocking pool (a few of its
+    /// threads stay free for the maintenance pass).
+    static func inFlightLimit(concurrency: Int, clientsWaiting: Bool) -> Int {
+        clientsWaiting ? concurrency : max(concurrency, min(concurrency * waitingPerWorker, Blocking.threads - 4))
+    }
 
     public func run() async throws {
         let t = targets()
@@ -91,7 +108,7 @@ public final class IntakeService: Service, Sendable {
                         set.insert(key); return false
                     }
                     if dup { continue }
-                    if running >= concurrency { await group.next(); running -= 1 }
+                    while running >= limit, running > 0 { await group.next(); running -= 1 }
                     running += 1
                     group.addTask {
                         switch work {
