@@ -101,6 +101,9 @@ def scenarios(a, q: bool, t_start: float, keep: list[str]) -> int:
                      f"{ratio(g['big_mib_s'], ob)}x", "≥ 0.90x", verdict(g["big_mib_s"] / ob, 0.9)))
         rows.append((f"SFTP {sftp['small']} x {sftp['small_kb']} kB, {sftp['sessions']} sessions: files/s", f"{g['small_files_s']:.0f}",
                      f"OpenSSH {osm:.0f}", f"{ratio(g['small_files_s'], osm)}x", "≥ 1.00x", verdict(g["small_files_s"] / osm, 1.0)))
+        lag = g.get("receipts_after_s")
+        rows.append((f"SFTP small files: all receipts in /outbox, seconds after the last upload (the intake yields to clients)",
+                     f"{lag:.1f}" if lag is not None else "not all within 300 s", "", "", "", ""))
         rows.append(("Peak RSS during the SFTP runs (MB)", f"{g['peak_rss_mb']:.0f}", f"sshd {orss:.0f}", "", "< 200 MB",
                      "met" if g["peak_rss_mb"] < 200 else "not met"))
     else:

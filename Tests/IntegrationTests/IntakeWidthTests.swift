@@ -18,12 +18,15 @@ struct IntakeWidthTests {
         #expect(!activity.recent, "still narrow \(waited * 10) ms after a 50 ms window")
     }
 
-    @Test("the limit is the configured concurrency beside clients, wider but within the pool otherwise")
+    @Test("one deposit at a time beside clients, the configured concurrency once the queue lags, wide otherwise")
     func limits() {
-        #expect(IntakeService.inFlightLimit(concurrency: 4, clientsWaiting: true) == 4)
-        #expect(IntakeService.inFlightLimit(concurrency: 4, clientsWaiting: false) == 4 * IntakeService.waitingPerWorker)
-        #expect(IntakeService.inFlightLimit(concurrency: 24, clientsWaiting: false) == Blocking.threads - 4)
-        #expect(IntakeService.inFlightLimit(concurrency: 24, clientsWaiting: true) == 24)
-        #expect(IntakeService.inFlightLimit(concurrency: 1, clientsWaiting: false) == IntakeService.waitingPerWorker)
+        let lagging = IntakeService.maxForegroundLag + 0.1
+        #expect(IntakeService.inFlightLimit(concurrency: 4, clientsWaiting: true, lag: 0) == 1)
+        #expect(IntakeService.inFlightLimit(concurrency: 4, clientsWaiting: true, lag: lagging) == 4)
+        #expect(IntakeService.inFlightLimit(concurrency: 4, clientsWaiting: false, lag: 0) == 4 * IntakeService.waitingPerWorker)
+        #expect(IntakeService.inFlightLimit(concurrency: 4, clientsWaiting: false, lag: lagging) == 4 * IntakeService.waitingPerWorker)
+        #expect(IntakeService.inFlightLimit(concurrency: 24, clientsWaiting: false, lag: 0) == Blocking.threads - 4)
+        #expect(IntakeService.inFlightLimit(concurrency: 24, clientsWaiting: true, lag: lagging) == 24)
+        #expect(IntakeService.inFlightLimit(concurrency: 1, clientsWaiting: false, lag: 0) == IntakeService.waitingPerWorker)
     }
 }

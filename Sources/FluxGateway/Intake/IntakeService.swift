@@ -19,6 +19,14 @@ public struct ClaimedFile: Sendable {
 enum IntakeWork: Sendable {
     case candidate(DropZoneCandidate)
     case claimed(ClaimedFile)
+
+    /// A work item and when it was queued (monotonic nanoseconds): how far behind the intake is.
+    struct Queued: Sendable {
+        var work: IntakeWork
+        var at = DispatchTime.now().uptimeNanoseconds
+        /// Seconds since it was queued.
+        var lag: Double { Double(DispatchTime.now().uptimeNanoseconds &- at) / 1e9 }
+    }
     var key: String {
         switch self {
         case .candidate(let c): return c.path
@@ -35,15 +43,18 @@ public final class IntakeService: Service, Sendable {
     /// Deposits in flight per one being understood (`concurrency` of them at once, the
     /// processor's gate) while no client waits on the gateway: the others wait on fsyncs or the
     /// group commit, which needs no CPU, and the more wait together the larger the groups.
-    /// Beside a waiting client only `concurrency` are in flight (`ForegroundActivity`).
     public static let waitingPerWorker = 6
+    /// Beside waiting clients (`ForegroundActivity`) one deposit at a time, so their CLOSEs and
+    /// MDNs get the cores and the disk, until the work being started has waited this long in
+    /// the queue: then `concurrency`, so a steady stream of clients cannot starve the receipts.
+    public static let maxForegroundLag = 2.0
     let processor: IntakeProcessor
     let watcher: DropZoneWatcher
     let targets: @Sendable () -> [WatchTarget]
     let concurrency: Int
     let logger: Logger
-    let stream: AsyncStream<IntakeWork>
-    let continuation: AsyncStream<IntakeWork>.Continuation
+    let stream: AsyncStream<IntakeWork.Queued>
+    let continuation: AsyncStream<IntakeWork.Queued>.Continuation
     let inFlight = Mutex(Set<String>())
     /// Set once start-up recovery has run: `/readyz` answers ready after that.
     public let ready = Atomic<Bool>(false)
@@ -58,10 +69,10 @@ public final class IntakeService: Service, Sendable {
         self.targets = targets
         self.concurrency = concurrency
         self.logger = logger
-        let (s, c) = AsyncStream<IntakeWork>.makeStream(bufferingPolicy: .bufferingNewest(100_000))
+        let (s, c) = AsyncStream<IntakeWork.Queued>.makeStream(bufferingPolicy: .bufferingNewest(100_000))
         self.stream = s
         self.continuation = c
-        self.watcher = DropZoneWatcher(quietPeriod: quietPeriod, logger: logger) { c.yield(.candidate($0)) }
+        self.watcher = DropZoneWatcher(quietPeriod: quietPeriod, logger: logger) { c.yield(IntakeWork.Queued(work: .candidate($0))) }
     }
 
     /// Re-reads the watched directories (SIGHUP).
@@ -75,16 +86,19 @@ public final class IntakeService: Service, Sendable {
     /// `messageID`): crash recovery finds it there if the process dies first.
     public func submit(_ f: ClaimedFile) {
         processor.foreground.touch()
-        continuation.yield(.claimed(f))
+        continuation.yield(IntakeWork.Queued(work: .claimed(f)))
     }
 
-    /// How many deposits may be in flight now.
-    var limit: Int { Self.inFlightLimit(concurrency: concurrency, clientsWaiting: processor.foreground.recent) }
+    /// How many deposits may be in flight now, the next one having waited `lag` seconds.
+    func limit(lag: Double) -> Int {
+        Self.inFlightLimit(concurrency: concurrency, clientsWaiting: processor.foreground.recent, lag: lag)
+    }
 
-    /// Narrow beside waiting clients; otherwise wide, within the blocking pool (a few of its
-    /// threads stay free for the maintenance pass).
-    static func inFlightLimit(concurrency: Int, clientsWaiting: Bool) -> Int {
-        clientsWaiting ? concurrency : max(concurrency, min(concurrency * waitingPerWorker, Blocking.threads - 4))
+    /// Narrow beside waiting clients (one, or `concurrency` once the queue lags); otherwise
+    /// wide, within the blocking pool (a few of its threads stay free for the maintenance pass).
+    static func inFlightLimit(concurrency: Int, clientsWaiting: Bool, lag: Double) -> Int {
+        if clientsWaiting { return lag < maxForegroundLag ? 1 : concurrency }
+        return max(concurrency, min(concurrency * waitingPerWorker, Blocking.threads - 4))
     }
 
     public func run() async throws {
@@ -96,7 +110,8 @@ public final class IntakeService: Service, Sendable {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 var running = 0
-                for await work in stream {
+                for await queued in stream {
+                    let work = queued.work
                     // Stopping: what is still queued is left where it is, as after a crash (a
                     // drop-zone file in its inbox, an SFTP upload in its claim directory), and
                     // taken at the next start. Before stop 19 a stop processed the whole queue,
@@ -108,7 +123,7 @@ public final class IntakeService: Service, Sendable {
                         set.insert(key); return false
                     }
                     if dup { continue }
-                    while running >= limit, running > 0 { await group.next(); running -= 1 }
+                    while running >= limit(lag: queued.lag), running > 0 { await group.next(); running -= 1 }
                     running += 1
                     group.addTask {
                         switch work {
