@@ -134,12 +134,16 @@ def main() -> int:
         # the invoice receipt (one CDAR per invoice) is the "-001" document; its mtime is when it landed
         deadline = t0 + a.timeout
         while len(seen) < a.n and time.time() < deadline and proc.poll() is None:
+            scan = time.time()
             for e in os.scandir(outbox):
                 if e.name.endswith("-001.cdar.xml"):
                     src = e.name.split(".")[0]
                     if src not in seen:
                         seen[src] = e.stat().st_mtime
-            time.sleep(0.05)
+            # Times come from the receipts' mtimes, so polling less often changes no figure; it
+            # keeps this scan of a growing outbox (40,000 files at the end) under a fifth of a
+            # core instead of taking up to a third of one from the gateway on the same 2 cores.
+            time.sleep(max(0.05, 4 * (time.time() - scan)))
         rss = peak_rss_mb(proc.pid)
         groups = commit_groups(port)
         done = {n.split(".")[0]: closed[n] for n in names}
