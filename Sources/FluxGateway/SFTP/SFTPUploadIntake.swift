@@ -24,6 +24,8 @@ final class SFTPUploadIntake: SFTPUploadHandler {
     }
 
     func uploadCompleted(stagingPath: String, name: String) -> String? {
+        // A client waits on this CLOSE (longer with reject_on_close): the intake stays narrow.
+        processor.foreground.touch()
         let id = RandomID.uuid()
         let claimDir = config.claimDir(partner.id)
         let claimed = "\(claimDir)/\(id)__\(name)"
