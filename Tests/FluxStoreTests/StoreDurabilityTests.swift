@@ -33,4 +33,29 @@ struct StoreDurabilityTests {
             #expect(try Self.writerSettings(reopened).synchronous == 2)
         }
     }
+
+    @Test("WAL checkpoints run from a connection of their own; the writer's own threshold is only a fallback")
+    func checkpointsOffTheWriter() throws {
+        try withTemporaryDirectory { dir in
+            let store = try SQLiteStore(path: dir.appendingPathComponent("store.sqlite").path, signer: { testSignature($0) })
+            let threshold = try store.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
+            #expect(threshold == SQLiteStore.writerCheckpointPages)
+            // Commits that the writer (threshold 10,000 pages) leaves in the WAL.
+            try store.pool.write { db in try db.execute(sql: "CREATE TABLE filler (b BLOB)") }
+            for _ in 0..<50 {
+                try store.pool.write { db in try db.execute(sql: "INSERT INTO filler VALUES (zeroblob(16384))") }
+            }
+            let first = try store.checkpointWAL()
+            #expect(first.frames > 50, "the commits are in the WAL (\(first.frames) frames)")
+            #expect(first.checkpointed == first.frames, "no reader holds it back: every frame is copied")
+            // The database file now holds the rows: a fresh connection reading only it agrees.
+            let count = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM filler") }
+            #expect(count == 50)
+            // Idempotent, and the next writes restart the WAL from its beginning.
+            try store.pool.write { db in try db.execute(sql: "INSERT INTO filler VALUES (zeroblob(16384))") }
+            let second = try store.checkpointWAL()
+            #expect(second.frames < first.frames, "the WAL restarted after a complete checkpoint (\(second.frames) frames)")
+            #expect(second.checkpointed == second.frames)
+        }
+    }
 }

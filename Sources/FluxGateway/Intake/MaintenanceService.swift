@@ -31,6 +31,14 @@ public struct MaintenanceService: Service {
             } catch {
                 logger.error("maintenance pass failed", metadata: ["error": "\(error)"])
             }
+            do {
+                // Off the group commit's serial section (see `SQLiteStore.checkpointWAL`).
+                _ = try await Blocking.run { try store.checkpointWAL() }
+            } catch {
+                // Busy (the writer's own fallback checkpoint is running) or failing storage,
+                // which the next commit reports loudly anyway: the next pass tries again.
+                logger.notice("WAL checkpoint skipped", metadata: ["error": "\(error)"])
+            }
             let sinceRescan = Date().timeIntervalSince(lastRescan)
             let retrying = intake.retryNeeded.load(ordering: .relaxed)
             if sinceRescan >= 30 || (sinceRescan >= 5 && retrying) {
