@@ -70,6 +70,17 @@ struct BERReader {
         atEnd || offset >= end ? nil : bytes[offset]
     }
 
+    /// Offset of the next element from the start of the input.
+    var position: Int { offset }
+
+    /// `descend`, for an element with a definite length only (its callers re-encode lengths).
+    mutating func descendDefinite(_ tag: UInt8) throws {
+        guard try peekLength(at: offset) != nil else {
+            throw Malformed(reason: "element \(hex(tag)) at offset \(offset) has an indefinite length")
+        }
+        try descend(tag)
+    }
+
     /// Reads the next element, which must be the primitive `tag`, and returns its contents.
     mutating func readPrimitive(_ tag: UInt8) throws -> UnsafeRawBufferPointer {
         let header = try readHeader(expecting: tag)

@@ -83,7 +83,7 @@ public enum CMSCompression {
         var total = zlib.count
         func wrap(_ tag: UInt8, after leading: [UInt8] = []) {
             let inner = leading.count + total
-            prefix = [tag] + derLength(inner) + leading + prefix
+            prefix = [tag] + DERLength.octets(inner) + leading + prefix
             total = prefix.count + zlib.count
         }
         wrap(BERReader.Tag.octetString)
@@ -98,17 +98,6 @@ public enum CMSCompression {
         return der
     }
 
-    /// DER definite length octets for `length`.
-    private static func derLength(_ length: Int) -> [UInt8] {
-        if length < 0x80 { return [UInt8(length)] }
-        var bytes: [UInt8] = []
-        var remaining = length
-        while remaining > 0 {
-            bytes.insert(UInt8(remaining & 0xFF), at: 0)
-            remaining >>= 8
-        }
-        return [0x80 | UInt8(bytes.count)] + bytes
-    }
 
     /// Reads compressionAlgorithm from the CompressedData header (OpenSSL 3.0 has no getter).
     private static func compressionAlgorithm(_ der: Data) throws -> String {

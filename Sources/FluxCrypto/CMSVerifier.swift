@@ -39,6 +39,22 @@ public enum CMSVerifier {
         guard !trusted.isEmpty else {
             throw CryptoError(code: "cms-verify", message: "no trusted certificate to verify the signature against")
         }
+        // Most partners sign with the certificate pinned here, which makes the certificates the
+        // signature embeds (costly to parse in OpenSSL 3.0) useless: try without them first. Any
+        // failure there is decided by the full check, so the answer is the same either way.
+        if let bare = SignedDataCertificates.removing(from: der),
+           let info = try? verify(bare, content: content, trusted: trusted, signersMustBeTrusted: true) {
+            return info
+        }
+        guard let info = try verify(der, content: content, trusted: trusted, signersMustBeTrusted: false) else {
+            throw CryptoError(code: "cms-verify-signer", message: "the signer certificate is not among the trusted certificates")
+        }
+        return info
+    }
+
+    /// The check itself. Nil, with `signersMustBeTrusted`, when a SignerInfo's certificate is not
+    /// one of `trusted` (it may still chain to them through the embedded certificates).
+    static func verify(_ der: Data, content: Data, trusted: [Certificate], signersMustBeTrusted: Bool) throws -> SignatureInfo? {
         OpenSSLErrorQueue.clear()
         let cms = try MemoryBIO.withReadOnly(der, code: "cms-verify-format") { d2i_CMS_bio($0, nil) }
         guard let cms else {
@@ -70,7 +86,7 @@ public enum CMSVerifier {
         let embedded = CMS_get1_certs(cms)
         defer { if let embedded { flux_sk_X509_pop_free(embedded) } }
 
-        return try withExtendedLifetime(trusted) {
+        return try withExtendedLifetime(trusted) { () throws -> SignatureInfo? in
             for certificate in trusted {
                 try certificate.withUnsafeX509 { x509 in
                     // X509_STORE_add_cert takes its own reference; the store frees it.
@@ -95,6 +111,7 @@ public enum CMSVerifier {
                 var signatureAlgorithm: UnsafeMutablePointer<X509_ALGOR>?
                 CMS_SignerInfo_get0_algs(signerInfo, nil, &signer, &digestAlgorithm, &signatureAlgorithm)
                 guard let signer else {
+                    if signersMustBeTrusted { return nil }
                     throw CryptoError(
                         code: "cms-verify-signer",
                         message: "the signer certificate is neither in the signature nor among the \(trusted.count) trusted certificate(s)")
@@ -195,10 +212,12 @@ public enum CMSVerifier {
                 code: "cms-verify-signer",
                 message: "certificate verify error for signer \(subjectLine(signer)): \(reason)")
         }
+        // The trusted certificate nearest the signer: with a pinned leaf OpenSSL keeps the
+        // issuers the sender embedded above it in the chain, untrusted, so the top is not it.
         let chain = X509_STORE_CTX_get0_chain(context)
-        let length = flux_sk_X509_num(chain)
-        if length > 0, let top = flux_sk_X509_value(chain, length - 1) {
-            for certificate in trusted where certificate.withUnsafeX509({ X509_cmp($0, top) == 0 }) {
+        for index in 0..<max(0, flux_sk_X509_num(chain)) {
+            guard let link = flux_sk_X509_value(chain, index) else { continue }
+            for certificate in trusted where certificate.withUnsafeX509({ X509_cmp($0, link) == 0 }) {
                 return certificate
             }
         }
