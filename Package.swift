@@ -83,7 +83,7 @@ let package = Package(
                     swiftSettings: strict,
                     linkerSettings: [.unsafeFlags(["malloc", "calloc", "realloc", "free"].flatMap { ["-Xlinker", "--export-dynamic-symbol=\($0)"] })]),
         .testTarget(name: "FluxInvoiceTests", dependencies: ["FluxInvoice", "FluxCore", "FluxTestSupport"], swiftSettings: strict),
-        .testTarget(name: "FluxStoreTests", dependencies: ["FluxStore", "FluxCrypto", "FluxInvoice", "FluxCore", "FluxTestSupport", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
+        .testTarget(name: "FluxStoreTests", dependencies: ["FluxStore", "FluxCrypto", "FluxInvoice", "FluxCore", "FluxTestSupport", "CFluxShims", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["FluxGateway", "FluxStore", "FluxCrypto", "FluxCore", "FluxMIME", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
     ]
 )

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "flux_sys.h"
 #include <sys/inotify.h>
+#include <sys/vfs.h>
 #include <string.h>
 #include <archive_entry.h>
 
@@ -48,4 +49,10 @@ int flux_syncfs(int fd) {
 
 const void *flux_memmem(const void *hay, size_t hay_len, const void *needle, size_t needle_len) {
     return memmem(hay, hay_len, needle, needle_len);
+}
+
+long flux_fs_type(const char *path) {
+    struct statfs s;
+    if (statfs(path, &s) != 0) return -1;
+    return (long)s.f_type;
 }

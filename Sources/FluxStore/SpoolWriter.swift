@@ -43,10 +43,15 @@ public final class SpoolWriter: @unchecked Sendable {
         try data.withUnsafeBytes { try write($0) }
     }
 
-    /// fsync, rename under the hash, fsync the directory.
+    /// Makes the content durable under its hash (see `Spool` for the two orders).
     public func finish() throws -> SpoolEntry {
         guard !done else { throw FluxError("spool-write", "finish called twice") }
         done = true
+        if spool.fileSyncCoversRename {
+            defer { close(fd) }
+            let entry = SpoolEntry(sha256: Digest.hex(hasher.take()!.finalize()), size: size)
+            return try spool.commitRenamingFirst(tmp: tmp, fd: fd, entry: entry)
+        }
         guard fsync(fd) == 0 else {
             let e = errnoString()
             close(fd); unlink(tmp)

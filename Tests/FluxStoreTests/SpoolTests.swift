@@ -1,3 +1,4 @@
+import CFluxShims
 import FluxCore
 import FluxCrypto
 @testable import FluxStore
@@ -117,6 +118,57 @@ struct SpoolTests {
             let again = try Spool(root: root)
             #expect(FileManager.default.contents(atPath: again.path(for: e.sha256)) == Data("hello".utf8))
             #expect(try again.store(data: Data("hello".utf8)) == e)
+        }
+    }
+
+    @Test("both commit orders store, dedupe and clean up alike", arguments: [true, false])
+    func commitOrders(renameFirst: Bool) throws {
+        try withTemporaryDirectory { dir in
+            let spool = try Spool(root: dir.appendingPathComponent("spool").path, fileSyncCoversRename: renameFirst)
+            #expect(spool.fileSyncCoversRename == renameFirst)
+            let data = try Corpus.data(Corpus.frCII)
+            let a = try spool.store(data: data)
+            #expect(a == SpoolEntry(sha256: Digest.sha256Hex(data), size: Int64(data.count)))
+            #expect(try spool.store(file: Corpus.root + "/" + Corpus.frCII) == a)
+            #expect(FileManager.default.contents(atPath: spool.path(for: a.sha256)) == data)
+            #expect(try Self.files(in: spool) == ["\(a.sha256.prefix(2))/\(a.sha256)"])
+            #expect(try Self.tmpEntries(spool).isEmpty)
+        }
+    }
+
+    /// Renaming first, a power loss can leave a name whose bytes never reached the disk. The next
+    /// store of that content must not take the name on trust.
+    @Test("a name without its bytes is replaced by the next store of that content")
+    func nameWithoutBytes() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try Spool(root: dir.appendingPathComponent("spool").path, fileSyncCoversRename: true)
+            let data = Data("<Invoice>one</Invoice>".utf8)
+            let sha = Digest.sha256Hex(data)
+            let path = spool.path(for: sha)
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            for leftover in [Data(), Data(count: data.count), data.prefix(5)] {
+                #expect(FileManager.default.createFile(atPath: path, contents: leftover))
+                #expect(try spool.store(data: data) == SpoolEntry(sha256: sha, size: Int64(data.count)))
+                #expect(FileManager.default.contents(atPath: path) == data)
+                #expect(try Self.tmpEntries(spool).isEmpty)
+            }
+            // A sound copy is kept as it is (same inode).
+            let before = try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? NSNumber
+            _ = try spool.store(data: data)
+            #expect(try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? NSNumber == before)
+        }
+    }
+
+    @Test("the order follows the filesystem: never renaming first where that is not known to be durable")
+    func commitOrderDetection() throws {
+        #expect(!Spool.renameDurableWithFileSync("/proc"))
+        #expect(!Spool.renameDurableWithFileSync("/no/such/directory"))
+        if FileManager.default.fileExists(atPath: "/dev/shm") { #expect(!Spool.renameDurableWithFileSync("/dev/shm")) }
+        try withTemporaryDirectory { dir in
+            let type = flux_fs_type(dir.path)
+            #expect(type > 0)
+            let spool = try Spool(root: dir.appendingPathComponent("spool").path)
+            #expect(spool.fileSyncCoversRename == (type == 0xEF53 || type == 0x5846_5342))
         }
     }
 

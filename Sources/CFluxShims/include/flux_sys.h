@@ -22,6 +22,9 @@ int flux_start_writeback(int fd, long long offset, long long length);
 /// GNU extension the Glibc module does not show). Returns 0 on success, -1 with errno otherwise.
 int flux_syncfs(int fd);
 
+/// statfs(2)'s f_type (the filesystem's magic number) for `path`; -1 when statfs fails.
+long flux_fs_type(const char *path);
+
 /// Lowers the calling thread's scheduling priority to `nice_value` (Linux keeps a nice value per
 /// thread) unless it is already that low. Returns 0 on success, -1 with errno otherwise.
 int flux_nice_this_thread(int nice_value);
