@@ -2,6 +2,7 @@
 #include "flux_sys.h"
 #include <sys/inotify.h>
 #include <sys/vfs.h>
+#include <libdeflate.h>
 #include <string.h>
 #include <archive_entry.h>
 
@@ -55,4 +56,8 @@ long flux_fs_type(const char *path) {
     struct statfs s;
     if (statfs(path, &s) != 0) return -1;
     return (long)s.f_type;
+}
+
+uint32_t flux_crc32(uint32_t crc, const void *buf, size_t len) {
+    return libdeflate_crc32(crc, buf, len);
 }

@@ -23,6 +23,11 @@ extension SFTPChrootFileSystem {
             if truncate {
                 pendingBytes -= existing.size
                 existing.size = 0
+                existing.crc32 = 0
+                existing.crcValid = existing.failure == nil
+            } else {
+                // Resumed: the bytes already there were checked by nobody.
+                existing.crcValid = false
             }
             existing.fd = fd
             existing.appendMode = pflags & SFTPWire.openAppend != 0
@@ -81,6 +86,7 @@ extension SFTPChrootFileSystem {
                 throw SFTPFailure(.failure, "quota exceeded: pending uploads larger than \(quota.maxPendingBytes) bytes")
             }
             try checkFreeSpace(growth: growth)
+            let inOrder = start == up.size
             var done = 0
             while done < data.count {
                 let n = pwrite(up.fd, data.baseAddress! + done, data.count - done, off_t(start) + off_t(done))
@@ -89,6 +95,13 @@ extension SFTPChrootFileSystem {
                     throw Self.failure(errno: errno, "write")
                 }
                 done += n
+            }
+            if up.crcValid {
+                if inOrder, data.count > 0 {
+                    up.crc32 = flux_crc32(up.crc32, data.baseAddress, data.count)
+                } else if !inOrder {
+                    up.crcValid = false
+                }
             }
             if growth > 0 {
                 up.size = end
@@ -117,6 +130,15 @@ extension SFTPChrootFileSystem {
     /// the handler now. A poisoned upload is aborted.
     func closeUpload(_ up: SFTPUpload) throws(SFTPFailure) {
         guard up.isOpen else { return }
+        if up.failure == nil, up.crcValid, !isTempName(up.name), handler.takesUnsyncedUploads {
+            // The handler names the upload first and fsyncs it after, in one flush.
+            let fd = up.fd
+            defer { Glibc.close(fd) }
+            up.fd = -1
+            up.mtime = Self.now()
+            try complete(up, as: up.name, unsynced: SFTPUnsyncedUpload(size: up.size, crc32: up.crc32, fd: fd))
+            return
+        }
         let synced = fsync(up.fd) == 0
         let syncErrno = errno
         let closed = Glibc.close(up.fd) == 0
@@ -137,12 +159,14 @@ extension SFTPChrootFileSystem {
         try complete(up, as: up.name)
     }
 
-    private func complete(_ up: SFTPUpload, as finalName: String) throws(SFTPFailure) {
+    private func complete(_ up: SFTPUpload, as finalName: String, unsynced: SFTPUnsyncedUpload? = nil) throws(SFTPFailure) {
         uploadsByName.removeValue(forKey: up.name)
         pendingBytes -= up.size
         up.name = finalName
         let path = stagingDirectory + "/" + up.stagingName
-        if let refusal = handler.uploadCompleted(stagingPath: path, name: finalName) {
+        let refused = unsynced.map { handler.uploadCompleted(stagingPath: path, name: finalName, unsynced: $0) }
+            ?? handler.uploadCompleted(stagingPath: path, name: finalName)
+        if let refusal = refused {
             if stagingFD >= 0 { unlinkat(stagingFD, up.stagingName, 0) } else { unlink(path) }
             event("upload-refused", "/inbox/\(finalName)", refusal)
             throw SFTPFailure(.failure, refusal)

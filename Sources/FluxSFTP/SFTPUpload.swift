@@ -10,6 +10,10 @@ final class SFTPUpload {
     var appendMode = false
     /// Set by the first refused write; the upload can then only be aborted.
     var failure: String?
+    /// CRC-32 of the bytes, while they were all written in order from the start (`crcValid`):
+    /// the check that lets a handler name the upload before its bytes are durable.
+    var crc32: UInt32 = 0
+    var crcValid = true
 
     init(name: String, stagingName: String, fd: Int32, mtime: Int) {
         self.name = name

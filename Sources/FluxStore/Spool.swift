@@ -36,7 +36,7 @@ public struct Spool: Sendable {
         self.fileSyncCoversRename = fileSyncCoversRename ?? Self.renameDurableWithFileSync(root)
     }
 
-    static func renameDurableWithFileSync(_ path: String) -> Bool {
+    public static func renameDurableWithFileSync(_ path: String) -> Bool {
         let type = flux_fs_type(path)
         // ext2 and ext3 share ext4's magic; current kernels mount them with the ext4 driver too.
         return type == 0xEF53 || type == 0x5846_5342

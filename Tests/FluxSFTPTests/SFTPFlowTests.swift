@@ -72,6 +72,41 @@ final class SFTPFlowTests: XCTestCase {
         XCTAssertTrue(got[1..<1000].allSatisfy { $0 == 0 })
     }
 
+    /// A handler that claims before the fsync gets the size and CRC-32 of uploads written in
+    /// order; anything else (out of order, a temp name completed by RENAME) is fsynced first.
+    func testUnsyncedHandoverOnlyForUploadsWrittenInOrder() {
+        let f = SFTPFixture()
+        f.handler.takesUnsyncedUploads = true
+        let h = f.openHandle("/inbox/in-order.xml", SFTPT.upload)
+        XCTAssertEqual(f.write(h, 0, sftpBytes("hello,")).status?.code, SFTPT.ok)
+        XCTAssertEqual(f.write(h, 6, sftpBytes(" world")).status?.code, SFTPT.ok)
+        XCTAssertEqual(f.close(h).status?.code, SFTPT.ok)
+        XCTAssertEqual(f.handler.completions.last?.bytes, sftpBytes("hello, world"))
+        XCTAssertEqual(f.handler.completions.last?.unsynced?.size, 12)
+        XCTAssertEqual(f.handler.completions.last?.unsynced?.crc32, 0xFFAB_723A, "zlib.crc32(b'hello, world')")
+
+        let o = f.openHandle("/inbox/out-of-order.xml", SFTPT.upload)
+        XCTAssertEqual(f.write(o, 6, sftpBytes(" world")).status?.code, SFTPT.ok)
+        XCTAssertEqual(f.write(o, 0, sftpBytes("hello,")).status?.code, SFTPT.ok)
+        XCTAssertEqual(f.close(o).status?.code, SFTPT.ok)
+        XCTAssertEqual(f.handler.completions.last?.bytes, sftpBytes("hello, world"))
+        XCTAssertNil(f.handler.completions.last?.unsynced)
+
+        XCTAssertEqual(f.upload("/inbox/b.xml.filepart", sftpBytes("<invoice/>")).status?.code, SFTPT.ok)
+        XCTAssertEqual(f.rename("/inbox/b.xml.filepart", "/inbox/b.xml").status?.code, SFTPT.ok)
+        XCTAssertEqual(f.handler.completions.last?.name, "b.xml")
+        XCTAssertNil(f.handler.completions.last?.unsynced)
+
+        // Refused after the handover: the session still answers FAILURE and removes the staging file.
+        f.handler.refuse = { $0 == "bad.xml" ? "refused: not an invoice" : nil }
+        let refused = f.upload("/inbox/bad.xml", sftpBytes("<invoice/>"))
+        XCTAssertEqual(refused.status?.code, SFTPT.failure)
+        XCTAssertEqual(refused.status?.message, "refused: not an invoice")
+        XCTAssertEqual(f.handler.completions.last?.unsynced?.crc32, 0xF22E_B6F4, "zlib.crc32(b'<invoice/>')")
+        XCTAssertTrue(f.stagingFiles().isEmpty)
+        XCTAssertTrue(f.handler.aborts.isEmpty)
+    }
+
     func testTempNameCompletesAtRename() {
         let f = SFTPFixture()
         XCTAssertEqual(f.upload("/inbox/batch.xml.filepart", sftpBytes("<invoice/>")).status?.code, SFTPT.ok)

@@ -116,7 +116,11 @@ func decodeSFTPReplies(_ bytes: [UInt8], file: StaticString = #filePath, line: U
 /// Records what the session asks of the gateway. Accepting an upload reads it and deletes it,
 /// as the gateway would move it away.
 final class SFTPRecordingHandler: SFTPUploadHandler {
-    struct Completion { var stagingPath: String; var name: String; var bytes: [UInt8] }
+    struct Completion {
+        var stagingPath: String; var name: String; var bytes: [UInt8]
+        /// Size and CRC-32 when handed over before the fsync.
+        var unsynced: (size: Int64, crc32: UInt32)? = nil
+    }
     var completions: [Completion] = []
     var aborts: [(name: String, bytes: Int64)] = []
     var events: [(what: String, path: String, detail: String?)] = []
@@ -129,6 +133,16 @@ final class SFTPRecordingHandler: SFTPUploadHandler {
         if let message = refuse(name) { return message }
         try? FileManager.default.removeItem(atPath: stagingPath)
         return nil
+    }
+
+    /// Set to be handed closed uploads before their fsync, as the gateway is on ext4 and XFS.
+    var takesUnsyncedUploads = false
+
+    func uploadCompleted(stagingPath: String, name: String, unsynced upload: SFTPUnsyncedUpload) -> String? {
+        XCTAssertNil(upload.sync())
+        let refusal = uploadCompleted(stagingPath: stagingPath, name: name)
+        completions[completions.count - 1].unsynced = (upload.size, upload.crc32)
+        return refusal
     }
 
     func uploadAborted(name: String, bytes: Int64) { aborts.append((name, bytes)) }

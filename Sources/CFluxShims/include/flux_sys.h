@@ -25,6 +25,10 @@ int flux_syncfs(int fd);
 /// statfs(2)'s f_type (the filesystem's magic number) for `path`; -1 when statfs fails.
 long flux_fs_type(const char *path);
 
+/// CRC-32 (the zlib/gzip polynomial) of `len` bytes continued from `crc` (0 to start), by
+/// libdeflate (carry-less multiplication where the CPU has it).
+uint32_t flux_crc32(uint32_t crc, const void *buf, size_t len);
+
 /// Lowers the calling thread's scheduling priority to `nice_value` (Linux keeps a nice value per
 /// thread) unless it is already that low. Returns 0 on success, -1 with errno otherwise.
 int flux_nice_this_thread(int nice_value);

@@ -227,9 +227,8 @@ public final class IntakeProcessor: Sendable {
         for (dir, partner) in dirs {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
             for n in names.sorted() {
-                guard let sep = n.range(of: "__") else { continue }
-                let id = String(n[..<sep.lowerBound])
-                let original = String(n[sep.upperBound...])
+                guard let claim = ClaimName(parsing: n) else { continue }
+                let (id, original) = (claim.messageID, claim.original)
                 let path = "\(dir)/\(n)"
                 if let limit = claimedBefore {
                     // ctime is the claim (rename) time; younger claims may still be in a worker
@@ -240,6 +239,8 @@ public final class IntakeProcessor: Sendable {
                     if try store.messageExists(id) {
                         unlink(path)
                         logger.info("recovered: claimed file already committed, removed", metadata: ["message_id": "\(id)", "file": "\(original)"])
+                    } else if !claim.bytesMatch(at: path) {
+                        try dropIncompleteUpload(path: path, partner: partner, claim: claim)
                     } else {
                         logger.notice("recovered: processing a claimed file left by a crash", metadata: ["message_id": "\(id)", "file": "\(original)"])
                         _ = try processClaimed(path: path, partner: partner, messageID: id, fileName: original, channel: "dropzone")
@@ -253,6 +254,21 @@ public final class IntakeProcessor: Sendable {
         }
         Metrics.redelivered(deliverPendingReceipts())
         return waiting
+    }
+
+    /// An SFTP upload claimed before its bytes were durable, whose bytes did not all survive the
+    /// crash that followed: its CLOSE was never answered, so the client still has it to send.
+    private func dropIncompleteUpload(path: String, partner: String, claim: ClaimName) throws {
+        logger.notice("recovered: dropped an SFTP upload claimed just before a crash, whose bytes did not all reach the disk (never acknowledged)",
+                      metadata: ["message_id": "\(claim.messageID)", "file": "\(claim.original)"])
+        if let p = configProvider().partner(partner) {
+            try store.recordEvent(company: partner, draft: JournalDraft(
+                at: Date(), direction: "received", channel: "sftp", kind: "upload", messageID: "sftp-abort-\(claim.messageID)",
+                fileName: claim.original, sha256: "", size: claim.check?.size ?? 0, sender: p.identity.journalParty,
+                receiver: store.gatewayParty, status: "aborted",
+                anomalies: ["SFTP-ABORTED: the upload of \(claim.original) was interrupted by a crash before it was saved; it was never acknowledged, nothing was taken in"]))
+        }
+        unlink(path)
     }
 
     /// Records the deliveries written since the last call, in one transaction. The ids stay

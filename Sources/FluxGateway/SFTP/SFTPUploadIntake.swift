@@ -17,12 +17,18 @@ final class SFTPUploadIntake: SFTPUploadHandler {
     let logger: Logger
     let address: String
 
+    /// Whether a closed upload can be claimed before its bytes are durable (see
+    /// `uploadCompleted(stagingPath:name:unsynced:)`).
+    let takesUnsyncedUploads: Bool
+
     init(partner: PartnerConfig, config: GatewayConfig, processor: IntakeProcessor, store: SQLiteStore, address: String,
          logger: Logger, submit: @escaping @Sendable (ClaimedFile) -> Void) {
         self.partner = partner; self.config = config; self.processor = processor; self.store = store
         self.address = address; self.logger = logger; self.submit = submit
+        takesUnsyncedUploads = Spool.renameDurableWithFileSync(config.stateDir)
     }
 
+    /// A fsynced upload: claimed by a rename made durable by the claim directory's fsync.
     func uploadCompleted(stagingPath: String, name: String) -> String? {
         // A client waits on this CLOSE (longer with reject_on_close): the intake stays narrow.
         processor.foreground.touch()
@@ -38,6 +44,42 @@ final class SFTPUploadIntake: SFTPUploadHandler {
             logger.error("SFTP upload could not be handed to the intake", metadata: ["flux_company": "\(partner.id)", "flux_file": "\(name)", "error": "\(error)"])
             return "the upload could not be stored; try again later"
         }
+        return handOver(claimed: claimed, id: id, name: name)
+    }
+
+    /// An upload closed but not yet fsynced: claimed first, under a name that carries its size and
+    /// CRC-32 (`ClaimName`), then fsynced, which on this filesystem also makes the claim durable
+    /// (`Spool.fileSyncCoversRename`): one flush before the CLOSE is answered instead of two. A
+    /// crash between the two can leave a claim whose bytes did not all reach the disk; it was
+    /// never acknowledged, and recovery drops it when its bytes fail the check.
+    func uploadCompleted(stagingPath: String, name: String, unsynced upload: SFTPUnsyncedUpload) -> String? {
+        processor.foreground.touch()
+        let id = RandomID.uuid()
+        let claimDir = config.claimDir(partner.id)
+        let claimed = "\(claimDir)/\(ClaimName(messageID: id, check: .init(size: upload.size, crc32: upload.crc32), original: name).fileName)"
+        do {
+            if claimDirReady != claimDir {
+                try FileManager.default.createDirectory(atPath: claimDir, withIntermediateDirectories: true)
+                claimDirReady = claimDir
+            }
+            guard rename(stagingPath, claimed) == 0 else { throw FluxError("claim", "cannot claim the upload: \(errnoString())") }
+            if let failure = upload.sync() {
+                unlink(claimed)
+                throw FluxError("claim", "fsync failed: \(failure)")
+            }
+            CrashPoint.hit("sftp.claimed")
+        } catch {
+            logger.error("SFTP upload could not be handed to the intake", metadata: ["flux_company": "\(partner.id)", "flux_file": "\(name)", "error": "\(error)"])
+            return "the upload could not be stored; try again later"
+        }
+        return handOver(claimed: claimed, id: id, name: name)
+    }
+
+    /// The claim directory this session has already made sure of.
+    private var claimDirReady: String?
+
+    /// A durable claim goes to the intake (with reject_on_close, through it before the answer).
+    private func handOver(claimed: String, id: String, name: String) -> String? {
         logger.info("SFTP upload complete", metadata: ["flux_company": "\(partner.id)", "flux_file": "\(name)", "flux_message_id": "\(id)",
                                                        "address": "\(address)"])
         let file = ClaimedFile(path: claimed, partner: partner.id, messageID: id, fileName: name, channel: "sftp")

@@ -1,0 +1,71 @@
+import CFluxShims
+import Foundation
+
+/// The name of a claimed file: `<message id>__<original name>`, or, for an SFTP upload claimed
+/// before its bytes were durable, `<message id>~<size>~<crc32>__<original name>` (size in
+/// decimal, CRC-32 in 8 hex digits), which recovery checks before it takes the file in.
+struct ClaimName: Equatable {
+    struct Check: Equatable {
+        var size: Int64
+        var crc32: UInt32
+    }
+
+    var messageID: String
+    var check: Check?
+    var original: String
+
+    var fileName: String {
+        guard let check else { return "\(messageID)__\(original)" }
+        let crc = String(check.crc32, radix: 16)
+        return "\(messageID)~\(check.size)~\(String(repeating: "0", count: 8 - crc.count))\(crc)__\(original)"
+    }
+
+    init(messageID: String, check: Check? = nil, original: String) {
+        self.messageID = messageID
+        self.check = check
+        self.original = original
+    }
+
+    /// Nil for a name that is not a claim (no `__`) or whose check does not parse.
+    init?(parsing name: String) {
+        guard let sep = name.range(of: "__") else { return nil }
+        let head = name[..<sep.lowerBound]
+        original = String(name[sep.upperBound...])
+        let parts = head.split(separator: "~", omittingEmptySubsequences: false)
+        switch parts.count {
+        case 1:
+            messageID = String(head)
+            check = nil
+        case 3:
+            guard let size = Int64(parts[1]), size >= 0, parts[2].count == 8, let crc = UInt32(parts[2], radix: 16) else { return nil }
+            messageID = String(parts[0])
+            check = Check(size: size, crc32: crc)
+        default:
+            return nil
+        }
+        guard !messageID.isEmpty, !original.isEmpty else { return nil }
+    }
+
+    /// Whether the file at `path` has the size and CRC-32 of `check` (true without a check).
+    /// Reads at most `check.size + 1` bytes.
+    func bytesMatch(at path: String) -> Bool {
+        guard let check else { return true }
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, Int64(st.st_size) == check.size else { return false }
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buf.deallocate() }
+        var crc: UInt32 = 0
+        var total: Int64 = 0
+        while total <= check.size {
+            let n = read(fd, buf.baseAddress, buf.count)
+            if n < 0 { if errno == EINTR { continue }; return false }
+            if n == 0 { break }
+            crc = flux_crc32(crc, buf.baseAddress, n)
+            total += Int64(n)
+        }
+        return total == check.size && crc == check.crc32
+    }
+}
