@@ -97,9 +97,9 @@ extension SFTPChrootFileSystem {
                 done += n
             }
             if up.crcValid {
-                if inOrder, data.count > 0 {
-                    up.crc32 = flux_crc32(up.crc32, data.baseAddress, data.count)
-                } else if !inOrder {
+                if inOrder, end <= Self.checkedUploadLimit {
+                    if data.count > 0 { up.crc32 = flux_crc32(up.crc32, data.baseAddress, data.count) }
+                } else {
                     up.crcValid = false
                 }
             }

@@ -52,6 +52,11 @@ public final class SFTPChrootFileSystem {
     var completed: [String: (size: Int64, mtime: Int)] = [:]
     var completedOrder: [String] = []
     static let completedMemory = 64
+    /// Uploads up to this size are checksummed as they are written, so a handler may claim them
+    /// before their single fsync (`SFTPUploadHandler.takesUnsyncedUploads`). Larger ones are
+    /// fsynced first: there the second flush is noise, and the CRC (7 GB/s here) would be ~5% of
+    /// the session thread, which is what bounds a large upload.
+    static let checkedUploadLimit: Int64 = 16 << 20
 
     /// Creates the filesystem of one session. `uploads` is held strongly.
     public init(

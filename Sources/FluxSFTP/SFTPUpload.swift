@@ -10,8 +10,9 @@ final class SFTPUpload {
     var appendMode = false
     /// Set by the first refused write; the upload can then only be aborted.
     var failure: String?
-    /// CRC-32 of the bytes, while they were all written in order from the start (`crcValid`):
-    /// the check that lets a handler name the upload before its bytes are durable.
+    /// CRC-32 of the bytes, while they were all written in order from the start and stay within
+    /// `SFTPChrootFileSystem.checkedUploadLimit` (`crcValid`): the check that lets a handler name
+    /// the upload before its bytes are durable.
     var crc32: UInt32 = 0
     var crcValid = true
 

@@ -97,6 +97,21 @@ final class SFTPFlowTests: XCTestCase {
         XCTAssertEqual(f.handler.completions.last?.name, "b.xml")
         XCTAssertNil(f.handler.completions.last?.unsynced)
 
+        // Past the checked size: fsynced first, as before.
+        let g = SFTPFixture(quota: SFTPQuota(maxFileBytes: 64 << 20, maxPendingBytes: 64 << 20, maxPendingFiles: 8, minFreeDiskBytes: 1 << 20))
+        g.handler.takesUnsyncedUploads = true
+        let big = g.openHandle("/inbox/big.bin", SFTPT.upload)
+        let chunk = [UInt8](repeating: 0x41, count: 200_000)
+        var offset: UInt64 = 0
+        while offset <= UInt64(SFTPChrootFileSystem.checkedUploadLimit) {
+            XCTAssertEqual(g.write(big, offset, chunk).status?.code, SFTPT.ok)
+            offset += UInt64(chunk.count)
+        }
+        XCTAssertEqual(g.close(big).status?.code, SFTPT.ok)
+        XCTAssertEqual(g.handler.completions.last?.name, "big.bin")
+        XCTAssertEqual(g.handler.completions.last?.bytes.count, Int(offset))
+        XCTAssertNil(g.handler.completions.last?.unsynced)
+
         // Refused after the handover: the session still answers FAILURE and removes the staging file.
         f.handler.refuse = { $0 == "bad.xml" ? "refused: not an invoice" : nil }
         let refused = f.upload("/inbox/bad.xml", sftpBytes("<invoice/>"))
