@@ -13,6 +13,21 @@ func opensslSign(_ content: Data, by signer: String, options: [String], in dir: 
     return try contents(of: "signature.der", in: dir)
 }
 
+/// A partner CA ("CN=Partner CA") and a leaf it issued ("CN=Partner AS2"), written to `dir` as
+/// ca.{key,cert}.pem and leaf.{key,cert}.pem (so `opensslSign(by: "leaf")` works).
+func makePartnerCAAndLeaf(in dir: URL) throws -> (ca: Certificate, leaf: Certificate) {
+    try mustRunOpenSSL([
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key.pem", "-out", "ca.cert.pem", "-days", "2",
+        "-subj", "/CN=Partner CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+    ], in: dir)
+    try mustRunOpenSSL(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key.pem", "-out", "leaf.csr", "-subj", "/CN=Partner AS2"], in: dir)
+    try mustRunOpenSSL([
+        "x509", "-req", "-in", "leaf.csr", "-CA", "ca.cert.pem", "-CAkey", "ca.key.pem", "-CAcreateserial",
+        "-days", "2", "-out", "leaf.cert.pem",
+    ], in: dir)
+    return (try Certificate(pemFile: dir.file("ca.cert.pem").path), try Certificate(pemFile: dir.file("leaf.cert.pem").path))
+}
+
 @Suite struct CMSSignatureTests {
     let alice = TestIdentity.alice
     let bob = TestIdentity.bob
@@ -168,17 +183,7 @@ func opensslSign(_ content: Data, by signer: String, options: [String], in dir: 
 
     @Test func pinnedLeafOrIssuingCAAreBothTrustAnchors() throws {
         try withTemporaryDirectory { dir in
-            try mustRunOpenSSL([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key.pem", "-out", "ca.cert.pem", "-days", "2",
-                "-subj", "/CN=Partner CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
-            ], in: dir)
-            try mustRunOpenSSL(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key.pem", "-out", "leaf.csr", "-subj", "/CN=Partner AS2"], in: dir)
-            try mustRunOpenSSL([
-                "x509", "-req", "-in", "leaf.csr", "-CA", "ca.cert.pem", "-CAkey", "ca.key.pem", "-CAcreateserial",
-                "-days", "2", "-out", "leaf.cert.pem",
-            ], in: dir)
-            let ca = try Certificate(pemFile: dir.file("ca.cert.pem").path)
-            let leaf = try Certificate(pemFile: dir.file("leaf.cert.pem").path)
+            let (ca, leaf) = try makePartnerCAAndLeaf(in: dir)
             #expect(leaf.issuer == "CN=Partner CA")
             #expect(ca.issuer == ca.subject)
             try mustRunOpenSSL(["x509", "-in", "leaf.cert.pem", "-noout", "-serial", "-out", "serial.txt"], in: dir)

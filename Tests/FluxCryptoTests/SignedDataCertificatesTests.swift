@@ -53,16 +53,7 @@ import Testing
     /// Pinning the CA goes through the full check (the signer itself is not trusted).
     @Test func chainsStillUseTheEmbeddedCertificates() throws {
         try withTemporaryDirectory { dir in
-            try mustRunOpenSSL([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key.pem", "-out", "ca.cert.pem", "-days", "2",
-                "-subj", "/CN=Partner CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
-            ], in: dir)
-            try mustRunOpenSSL(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key.pem", "-out", "leaf.csr", "-subj", "/CN=Partner AS2"], in: dir)
-            try mustRunOpenSSL([
-                "x509", "-req", "-in", "leaf.csr", "-CA", "ca.cert.pem", "-CAkey", "ca.key.pem", "-CAcreateserial", "-days", "2", "-out", "leaf.cert.pem",
-            ], in: dir)
-            let ca = try Certificate(pemFile: dir.file("ca.cert.pem").path)
-            let leaf = try Certificate(pemFile: dir.file("leaf.cert.pem").path)
+            let (ca, leaf) = try makePartnerCAAndLeaf(in: dir)
             let signature = try opensslSign(sampleContent, by: "leaf", options: ["-certfile", "ca.cert.pem"], in: dir)
             let bare = try #require(SignedDataCertificates.removing(from: signature))
 
