@@ -53,5 +53,14 @@ struct ClaimRecoveryTests {
         #expect(aborted.allSatisfy { ($0["anomalies"] as String).contains("SFTP-ABORTED") && ($0["anomalies"] as String).contains("never acknowledged") })
         #expect(rows.contains { ($0["message_id"] as String) == goodID })
         #expect(!rows.contains { ($0["message_id"] as String) == tornID || ($0["message_id"] as String) == shortID })
+
+        // A name as long as the filesystem allows is claimed (shortened in the claim name only).
+        let long = String(repeating: "n", count: 246) + ".xml"
+        try g.deposit(try GatewayHarness.invoice(number: "CLAIM-LONG-1"), name: long)
+        #expect(try g.waitForReceipts(String(long.prefix(100)) + ".", count: 2).count == 2)
+        let named = try g.db().read { db in
+            try String.fetchAll(db, sql: "SELECT file_name FROM journal WHERE company = 'acme' AND kind = 'flux'")
+        }
+        #expect(named.contains(long))
     }
 }

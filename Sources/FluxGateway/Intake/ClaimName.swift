@@ -14,10 +14,33 @@ struct ClaimName: Equatable {
     var check: Check?
     var original: String
 
+    /// At most 255 bytes (NAME_MAX): an original too long to fit beside the id keeps its first
+    /// characters and its last 16 bytes (the extension), so only a recovery after a crash, which
+    /// reads the name back, sees it shortened.
     var fileName: String {
-        guard let check else { return "\(messageID)__\(original)" }
-        let crc = String(check.crc32, radix: 16)
-        return "\(messageID)~\(check.size)~\(String(repeating: "0", count: 8 - crc.count))\(crc)__\(original)"
+        var head = messageID
+        if let check {
+            let crc = String(check.crc32, radix: 16)
+            head += "~\(check.size)~\(String(repeating: "0", count: 8 - crc.count))\(crc)"
+        }
+        return "\(head)__\(Self.fitting(original, bytes: Self.nameMax - head.utf8.count - 2))"
+    }
+
+    static let nameMax = 255
+
+    static func fitting(_ name: String, bytes budget: Int) -> String {
+        guard name.utf8.count > budget else { return name }
+        var tail = ""
+        for c in name.reversed() {
+            guard tail.utf8.count + String(c).utf8.count <= 16 else { break }
+            tail = String(c) + tail
+        }
+        var stem = ""
+        for c in name {
+            guard stem.utf8.count + String(c).utf8.count + tail.utf8.count <= budget else { break }
+            stem.append(c)
+        }
+        return stem + tail
     }
 
     init(messageID: String, check: Check? = nil, original: String) {

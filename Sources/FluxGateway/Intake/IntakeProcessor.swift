@@ -84,7 +84,7 @@ public final class IntakeProcessor: Sendable {
         let claimDir = Self.claimDirectory(for: c.directory, partner: c.partner, config: config)
         try FileManager.default.createDirectory(atPath: claimDir, withIntermediateDirectories: true)
         let messageID = RandomID.uuid()
-        let claimed = "\(claimDir)/\(messageID)__\(c.name)"
+        let claimed = "\(claimDir)/\(ClaimName(messageID: messageID, original: c.name).fileName)"
         if rename(c.path, claimed) != 0 {
             if errno == ENOENT { return nil }  // already claimed by a concurrent event or rescan
             throw FluxError("claim", "cannot claim \(c.path): \(errnoString())")

@@ -34,7 +34,7 @@ final class SFTPUploadIntake: SFTPUploadHandler {
         processor.foreground.touch()
         let id = RandomID.uuid()
         let claimDir = config.claimDir(partner.id)
-        let claimed = "\(claimDir)/\(id)__\(name)"
+        let claimed = "\(claimDir)/\(ClaimName(messageID: id, original: name).fileName)"
         do {
             try FileManager.default.createDirectory(atPath: claimDir, withIntermediateDirectories: true)
             guard rename(stagingPath, claimed) == 0 else { throw FluxError("claim", "cannot claim the upload: \(errnoString())") }
