@@ -29,6 +29,23 @@ struct SFTPInteropTests {
         return String(r.out.prefix(64))
     }
 
+    /// A session caches that its claim directory exists; one removed behind its back (an
+    /// operator's clean-up) is made again instead of failing the next upload.
+    @Test func claimDirectoryRemovedDuringASessionIsMadeAgain() throws {
+        let g = try GatewayHarness(sftp: true)
+        try g.start()
+        defer { _ = g.stop() }
+        let a = try Self.invoiceFile(g, "CLAIMDIR-A"), b = try Self.invoiceFile(g, "CLAIMDIR-B")
+        let dir = g.state.appendingPathComponent("dropzones/acme/.claimed").path
+        // `!` runs a local command between the two uploads of one session; it fails the batch
+        // unless the directory was really removed (it empties once the first upload is committed).
+        let wait = "for i in $(seq 1 40); do rmdir \(dir) 2>/dev/null && break; sleep 0.25; done; test ! -d \(dir)"
+        let (status, out) = try Self.sftp(g, batch: "cd /inbox\nput \(a.path) a.xml\n!\(wait)\nput \(b.path) b.xml\n")
+        #expect(status == 0, "\(out)")
+        #expect(try g.waitForReceipts("a.xml.", count: 2).count == 2)
+        #expect(try g.waitForReceipts("b.xml.", count: 2).count == 2)
+    }
+
     @Test func opensshClientKeysAndCiphersUploadGetReceiptsAndCleanOutbox() throws {
         let g = try GatewayHarness(sftp: true)
         try g.start()

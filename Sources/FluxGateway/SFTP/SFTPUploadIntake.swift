@@ -62,7 +62,14 @@ final class SFTPUploadIntake: SFTPUploadHandler {
                 try FileManager.default.createDirectory(atPath: claimDir, withIntermediateDirectories: true)
                 claimDirReady = claimDir
             }
-            guard rename(stagingPath, claimed) == 0 else { throw FluxError("claim", "cannot claim the upload: \(errnoString())") }
+            var renamed = rename(stagingPath, claimed) == 0
+            if !renamed && errno == ENOENT {
+                // The claim directory went away behind our back (the staging file would be a
+                // second ENOENT, reported below).
+                try FileManager.default.createDirectory(atPath: claimDir, withIntermediateDirectories: true)
+                renamed = rename(stagingPath, claimed) == 0
+            }
+            guard renamed else { throw FluxError("claim", "cannot claim the upload: \(errnoString())") }
             if let failure = upload.sync() {
                 unlink(claimed)
                 throw FluxError("claim", "fsync failed: \(failure)")
