@@ -74,20 +74,8 @@ public struct Spool: Sendable {
         let fd = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { throw FluxError("spool-read", "cannot open \(source): \(errnoString())") }
         defer { close(fd) }
-        var hasher = SHA256Stream()
-        let buf = Self.readBuffer(fd: fd, atMost: 1 << 20)
-        defer { buf.deallocate() }
-        var size: Int64 = 0
-        while true {
-            let n = read(fd, buf.baseAddress, buf.count)
-            if n < 0 { if errno == EINTR { continue }; throw FluxError("spool-read", "cannot read \(source): \(errnoString())") }
-            if n == 0 { break }
-            size += Int64(n)
-            if size > maxBytes { throw FluxError("spool-size", "the file is over \(maxBytes) bytes") }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
-        }
+        let entry = try Self.hashContents(of: fd, path: source, maxBytes: maxBytes)
         guard fsync(fd) == 0 else { throw FluxError("spool-fsync", "fsync failed: \(errnoString())") }
-        let entry = SpoolEntry(sha256: Digest.hex(hasher.finalize()), size: size)
         do {
             return try place(entry) { dest in
                 if link(source, dest) == 0 || errno == EEXIST { return nil }
@@ -97,6 +85,24 @@ public struct Spool: Sendable {
             // another filesystem (or no hard links): fall back to a copy
             return try store(file: source, maxBytes: maxBytes)
         }
+    }
+
+    /// SHA-256 and size of what `fd` holds from its offset on, read in one pass. Throws
+    /// `spool-read`, or `spool-size` past `maxBytes` (it stops reading there).
+    static func hashContents(of fd: Int32, path: String, maxBytes: Int64) throws -> SpoolEntry {
+        var hasher = SHA256Stream()
+        let buf = readBuffer(fd: fd, atMost: 1 << 20)
+        defer { buf.deallocate() }
+        var size: Int64 = 0
+        while true {
+            let n = read(fd, buf.baseAddress, buf.count)
+            if n < 0 { if errno == EINTR { continue }; throw FluxError("spool-read", "cannot read \(path): \(errnoString())") }
+            if n == 0 { break }
+            size += Int64(n)
+            if size > maxBytes { throw FluxError("spool-size", "the file is over \(maxBytes) bytes") }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
+        }
+        return SpoolEntry(sha256: Digest.hex(hasher.finalize()), size: size)
     }
 
     /// An uninitialised read buffer sized to the file (plus one byte, so the read that finds the
@@ -180,19 +186,8 @@ public struct Spool: Sendable {
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, Int64(st.st_size) == entry.size else { return false }
-        var hasher = SHA256Stream()
-        let buf = Self.readBuffer(fd: fd, atMost: 1 << 20)
-        defer { buf.deallocate() }
-        var total: Int64 = 0
-        while total <= entry.size {
-            let n = read(fd, buf.baseAddress, buf.count)
-            if n < 0 { if errno == EINTR { continue }; return false }
-            if n == 0 { break }
-            total += Int64(n)
-            hasher.update(UnsafeRawBufferPointer(rebasing: buf[0..<n]))
-        }
-        guard total == entry.size, Digest.hex(hasher.finalize()) == entry.sha256 else { return false }
+        guard fstat(fd, &st) == 0, Int64(st.st_size) == entry.size,
+              (try? Self.hashContents(of: fd, path: path, maxBytes: entry.size)) == entry else { return false }
         guard fsync(fd) == 0 else { throw FluxError("spool-fsync", "fsync of \(path) failed: \(errnoString())") }
         try Self.fsyncDirectory((path as NSString).deletingLastPathComponent)
         return true
