@@ -16,12 +16,12 @@ public enum DurableFile {
     /// caller has synced the filesystem (`OutboxSyncer`).
     public static func writeAll(_ files: [(data: Data, path: String)], mode: mode_t = 0o644, durable: Bool = true) throws {
         guard let first = files.first else { return }
-        let dir = (first.path as NSString).deletingLastPathComponent
+        let dir = PathParts.directory(of: first.path)
         var temps: [String] = []
         do {
             for f in files {
-                precondition((f.path as NSString).deletingLastPathComponent == dir, "writeAll: one directory")
-                let tmp = "\(dir)/.\((f.path as NSString).lastPathComponent).\(RandomID.uuid()).tmp"
+                precondition(PathParts.directory(of: f.path) == dir, "writeAll: one directory")
+                let tmp = "\(dir)/.\(PathParts.lastComponent(of: f.path)).\(RandomID.uuid()).tmp"
                 let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
                 guard fd >= 0 else { throw FluxError("write", "cannot create \(tmp): \(errnoString())") }
                 temps.append(tmp)

@@ -93,7 +93,7 @@ extension SQLiteStore {
     /// Name of an invoice inside a batch archive: position keeps order, the member name stays
     /// recognisable, and nothing can escape the archive's `invoices/` folder.
     static func archiveName(position: Int, member: String) -> String {
-        let base = (member as NSString).lastPathComponent
+        let base = PathParts.lastComponent(of: member)
         let safe = String(base.map { $0.isLetter || $0.isNumber || "._-".contains($0) ? $0 : "_" }.prefix(120))
         return "invoices/" + String(format: "%05d", position + 1) + "_" + (safe.isEmpty ? "invoice.xml" : safe)
     }

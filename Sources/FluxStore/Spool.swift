@@ -189,7 +189,7 @@ public struct Spool: Sendable {
         guard fstat(fd, &st) == 0, Int64(st.st_size) == entry.size,
               (try? Self.hashContents(of: fd, path: path, maxBytes: entry.size)) == entry else { return false }
         guard fsync(fd) == 0 else { throw FluxError("spool-fsync", "fsync of \(path) failed: \(errnoString())") }
-        try Self.fsyncDirectory((path as NSString).deletingLastPathComponent)
+        try Self.fsyncDirectory(PathParts.directory(of: path))
         return true
     }
 

@@ -288,7 +288,7 @@ public final class AS2Processor: Sendable {
     /// Message-ID and the content type.
     func payloadName(_ request: AS2Request, _ u: AS2Unwrapped?) -> String {
         if let n = u?.payloadFileName {
-            let base = (n as NSString).lastPathComponent
+            let base = PathParts.lastComponent(of: n)
             let safe = String(base.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0) ? Character($0) : "_" })
             if !safe.isEmpty && safe != "." && safe != ".." && safe.count <= 200 { return safe }
         }

@@ -1,3 +1,4 @@
+import FluxCore
 import FluxCrypto
 import FluxInvoice
 import FluxStore
@@ -46,7 +47,7 @@ public struct ReceiptComposer: Sendable {
 
     /// The deposited name, made safe as a file name in the outbox.
     static func baseName(_ name: String) -> String {
-        let base = (name as NSString).lastPathComponent
+        let base = PathParts.lastComponent(of: name)
         let safe = String(base.map { $0.isLetter || $0.isNumber || "._-".contains($0) ? $0 : "_" }.prefix(100))
         return safe.isEmpty || safe.hasPrefix(".") ? "deposit" + safe : safe
     }
