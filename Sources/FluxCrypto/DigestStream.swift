@@ -19,7 +19,7 @@ public struct DigestStream: ~Copyable {
         guard let context = EVP_MD_CTX_new() else {
             preconditionFailure("EVP_MD_CTX_new failed: out of memory")
         }
-        guard EVP_DigestInit_ex(context, algorithm.evpMD, nil) == 1 else {
+        guard EVP_DigestInit_ex(context, algorithm.fetchedMD, nil) == 1 else {
             EVP_MD_CTX_free(context)
             preconditionFailure("EVP_DigestInit_ex(\(algorithm)) failed: \(OpenSSLErrorQueue.drain())")
         }

@@ -34,27 +34,28 @@ extension SQLiteStore {
         return (r.outcome, r.receipt, r.journal)
     }
 
-    /// The verdicts `recordDeposit` would reach now, read without the write lock (the duplicate
-    /// check against accepted invoices, and within the deposit itself).
-    public func predictOutcome(_ d: Deposit) throws -> DepositOutcome {
-        try pool.read { db in
-            var seen: Set<String> = []
-            var items: [ItemOutcome] = []
-            items.reserveCapacity(d.items.count)
-            for item in d.items {
-                var anomalies = item.anomalies
-                let f = item.facts
-                if f.syntax.isInvoice, anomalies.isEmpty, let seller = f.seller, let number = f.number, let year = f.issueYear {
-                    let key = "\(seller.description)\u{0}\(number)\u{0}\(year)"
-                    let dup = seen.contains(key) ? d.messageID : try Self.acceptedDuplicate(db, seller: seller.description, number: number, year: year)
-                    if let dup { anomalies.append(Self.duplicateAnomaly(number: number, year: year, seller: seller.description, message: dup)) }
-                    else { seen.insert(key) }
-                }
-                items.append(ItemOutcome(invoiceID: "", name: item.name, facts: f, anomalies: anomalies))
+    /// The verdicts `recordDeposit` reaches for a deposit none of whose invoices was accepted
+    /// before, which is the rule: the duplicates within the deposit are found here, a duplicate
+    /// of an earlier deposit only under the write lock (its receipt is then signed there).
+    /// Reading the accepted invoices here too cost a read transaction per deposit, 5.7% of the
+    /// intake's CPU (GRDB's pool and queue hops for one indexed lookup), to spare the rare
+    /// duplicate a re-signature.
+    public func predictOutcome(_ d: Deposit) -> DepositOutcome {
+        var seen: Set<String> = []
+        var items: [ItemOutcome] = []
+        items.reserveCapacity(d.items.count)
+        for item in d.items {
+            var anomalies = item.anomalies
+            let f = item.facts
+            if f.syntax.isInvoice, anomalies.isEmpty, let seller = f.seller, let number = f.number, let year = f.issueYear {
+                let key = "\(seller.description)\u{0}\(number)\u{0}\(year)"
+                if seen.contains(key) { anomalies.append(Self.duplicateAnomaly(number: number, year: year, seller: seller.description, message: d.messageID)) }
+                else { seen.insert(key) }
             }
-            return DepositOutcome(messageID: d.messageID, fluxAccepted: d.fluxAnomalies.isEmpty, fluxAnomalies: d.fluxAnomalies,
-                                  items: items, sealedBatches: [], alreadyRecorded: false)
+            items.append(ItemOutcome(invoiceID: "", name: item.name, facts: f, anomalies: anomalies))
         }
+        return DepositOutcome(messageID: d.messageID, fluxAccepted: d.fluxAnomalies.isEmpty, fluxAnomalies: d.fluxAnomalies,
+                              items: items, sealedBatches: [], alreadyRecorded: false)
     }
 
     static func sameVerdicts(_ a: DepositOutcome, _ b: DepositOutcome) -> Bool {

@@ -128,9 +128,9 @@ public final class IntakeProcessor: Sendable {
         defer { if holdsSlot { understanding?.signal() } }
         let deposit = try makeDeposit(entry: entry, fileName: fileName, partner: partner.identity, messageID: messageID,
                                       channel: channel, receivedAt: receivedAt)
-        // Signed before the write lock, from the verdicts as they stand; re-signed inside only
-        // if a concurrent deposit changed them (a duplicate committed in between).
-        let predicted = try store.predictOutcome(deposit)
+        // Signed before the write lock, from the verdicts of a deposit that repeats no accepted
+        // invoice; re-signed inside only when the transaction finds a duplicate.
+        let predicted = store.predictOutcome(deposit)
         let presigned = try composer().compose(predicted, deposit: deposit, now: Date())
         if holdsSlot, deposit.items.count <= 1 {
             holdsSlot = false
