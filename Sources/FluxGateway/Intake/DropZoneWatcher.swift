@@ -9,6 +9,8 @@ public struct DropZoneCandidate: Sendable, Hashable {
     public var partner: String
     public var directory: String
     public var name: String
+    /// Found through its `NAME.ok` trigger (trigger mode), which goes once the file is processed.
+    public var triggered = false
     public var path: String { directory + "/" + name }
 }
 
@@ -135,7 +137,7 @@ public final class DropZoneWatcher: Sendable {
             }
         case .trigger:
             if let data = DropZoneFile.triggerTarget(name), !DropZoneFile.isTemporary(data) {
-                emit(DropZoneCandidate(partner: target.partner, directory: target.directory, name: data))
+                emit(DropZoneCandidate(partner: target.partner, directory: target.directory, name: data, triggered: true))
             }
         case .close:
             guard !DropZoneFile.isTemporary(name), DropZoneFile.triggerTarget(name) == nil else { return }
@@ -182,7 +184,7 @@ public final class DropZoneWatcher: Sendable {
                     }
                 case .trigger:
                     if let data = DropZoneFile.triggerTarget(name), names.contains(data) {
-                        emit(DropZoneCandidate(partner: t.partner, directory: t.directory, name: data))
+                        emit(DropZoneCandidate(partner: t.partner, directory: t.directory, name: data, triggered: true))
                     }
                 case .close:
                     if !DropZoneFile.isTemporary(name) && DropZoneFile.triggerTarget(name) == nil {

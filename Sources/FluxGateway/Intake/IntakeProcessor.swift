@@ -91,9 +91,11 @@ public final class IntakeProcessor: Sendable {
         }
         try Spool.fsyncDirectory(claimDir)
         CrashPoint.hit("intake.claimed")
-        let trigger = c.path + ".ok"
         let result = try processClaimed(path: claimed, partner: c.partner, messageID: messageID, fileName: c.name, channel: "dropzone")
-        unlink(trigger)  // trigger mode: the .ok has served its purpose (harmless elsewhere)
+        // The .ok has served its purpose. Only in trigger mode: an unlink locks the drop zone's
+        // directory even when there is nothing to remove, and behind the renames of a busy
+        // inbox that wait was 1.5 ms per deposit (off-CPU profile, stop 23).
+        if c.triggered { unlink(c.path + ".ok") }
         return result
     }
 
