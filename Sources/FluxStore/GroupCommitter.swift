@@ -24,9 +24,13 @@ public final class GroupCommitter: Sendable {
     /// One waiting caller, woken with its result.
     final class Slot: Sendable {
         let work: @Sendable (Database) throws -> any Sendable
+        let syncDirectory: String?
         let result = Mutex<Result<any Sendable, any Error>?>(nil)
         let semaphore = DispatchSemaphore(value: 0)
-        init(_ work: @escaping @Sendable (Database) throws -> any Sendable) { self.work = work }
+        init(syncing directory: String?, _ work: @escaping @Sendable (Database) throws -> any Sendable) {
+            self.syncDirectory = directory
+            self.work = work
+        }
 
         func finish(_ r: Result<any Sendable, any Error>) {
             result.withLock { $0 = r }
@@ -92,12 +96,18 @@ public final class GroupCommitter: Sendable {
             }
             if wake { wakeup.signal() }
         }
-        /// Commits `group` in one transaction, then wakes its callers.
+        /// Commits `group` in one transaction, then wakes its callers. The directories the
+        /// callers asked for are fsynced first, once each.
         private func commit(_ group: [Slot]) {
             var results: [Result<any Sendable, any Error>]
+            var failedSyncs: [String: any Error] = [:]
+            for directory in Set(group.compactMap(\.syncDirectory)) {
+                do { try Spool.fsyncDirectory(directory) } catch { failedSyncs[directory] = error }
+            }
+            let members = failedSyncs.isEmpty ? group : group.filter { $0.syncDirectory.map { failedSyncs[$0] == nil } ?? true }
             do {
                 results = try writer.write { db in
-                    group.map { slot in
+                    members.map { slot in
                         var out: (any Sendable)?
                         do {
                             try db.inSavepoint {
@@ -111,10 +121,13 @@ public final class GroupCommitter: Sendable {
                     }
                 }
             } catch {
-                results = Array(repeating: .failure(error), count: group.count)
+                results = Array(repeating: .failure(error), count: members.count)
             }
-            counters.withLock { $0.groups += 1; $0.writes += group.count }
-            for (slot, r) in zip(group, results) { slot.finish(r) }
+            counters.withLock { $0.groups += 1; $0.writes += members.count }
+            for (slot, r) in zip(members, results) { slot.finish(r) }
+            for slot in group where slot.syncDirectory.map({ failedSyncs[$0] != nil }) ?? false {
+                slot.finish(.failure(failedSyncs[slot.syncDirectory!]!))
+            }
         }
     }
 
@@ -134,9 +147,11 @@ public final class GroupCommitter: Sendable {
     }
 
     /// Runs `work` in the next group's transaction and returns its result once that
-    /// transaction has committed.
-    public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) throws -> T {
-        let slot = Slot { db in try work(db) }
+    /// transaction has committed. With `directory`, that directory is fsynced before the
+    /// transaction (once for all the group's callers that name it); if that fails, `work` does
+    /// not run and the caller gets the error.
+    public func write<T: Sendable>(syncing directory: String? = nil, _ work: @escaping @Sendable (Database) throws -> T) throws -> T {
+        let slot = Slot(syncing: directory) { db in try work(db) }
         core.enqueue(slot)
         slot.semaphore.wait()
         // The slot was made from `work`, whose result is a T.

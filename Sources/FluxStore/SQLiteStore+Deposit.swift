@@ -17,10 +17,13 @@ extension SQLiteStore {
     /// `makeReceipt` signs the real ones here.
     ///
     /// Concurrent calls share one transaction (`GroupCommitter`): it returns once the group
-    /// holding this deposit has committed.
+    /// holding this deposit has committed. `syncing` names a directory whose entries must be
+    /// durable before the deposit is (the drop zone's claim directory): the group fsyncs it
+    /// once for all its deposits.
     public func recordDeposit(_ d: Deposit, now: Date = Date(), presigned: (DepositOutcome, ReceiptFiles)? = nil,
+                              syncing directory: String? = nil,
                               makeReceipt: @escaping @Sendable (DepositOutcome) throws -> ReceiptFiles) throws -> (DepositOutcome, ReceiptFiles, [JournalEntry]) {
-        let r = try committer.write { db -> RecordedDeposit in
+        let r = try committer.write(syncing: directory) { db -> RecordedDeposit in
             if let existing = try Self.receipt(db, messageID: d.messageID) {
                 let outcome = DepositOutcome(messageID: d.messageID, fluxAccepted: true, fluxAnomalies: [], items: [], sealedBatches: [], alreadyRecorded: true)
                 return RecordedDeposit(outcome: outcome, receipt: existing, journal: [])

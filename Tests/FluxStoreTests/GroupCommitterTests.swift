@@ -125,4 +125,29 @@ final class CallerThreads: Sendable {
             #expect(try fx.store.journalEntries(company: "ACME").count == 3)
         }
     }
+
+    @Test("a caller's directory is fsynced before its commit; if that fails its work does not run and the others commit")
+    func syncedDirectoryGatesTheWork() throws {
+        try withStore { fx in
+            let committer = GroupCommitter(writer: fx.store.pool)
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gc-sync-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let ran = Mutex(0)
+            let count: Int = try committer.write(syncing: dir) { db in
+                ran.withLock { $0 += 1 }
+                return try Int.fetchOne(db, sql: "SELECT count(*) FROM messages") ?? -1
+            }
+            #expect(count == 0)
+            let error = #expect(throws: FluxError.self) {
+                try committer.write(syncing: dir + "/missing") { _ in ran.withLock { $0 += 1 } }
+            }
+            #expect(error?.code == "fsync-dir")
+            #expect(ran.withLock { $0 } == 1)
+            // The committer goes on: a deposit naming a good directory commits.
+            let d = try fx.deposit("M1", [ciiInvoice()])
+            _ = try fx.store.recordDeposit(d, now: baseTime, syncing: dir, makeReceipt: Self.sign)
+            #expect(try fx.store.messageExists("M1"))
+        }
+    }
 }

@@ -89,9 +89,12 @@ public final class IntakeProcessor: Sendable {
             if errno == ENOENT { return nil }  // already claimed by a concurrent event or rescan
             throw FluxError("claim", "cannot claim \(c.path): \(errnoString())")
         }
-        try Spool.fsyncDirectory(claimDir)
+        // The claim's rename is made durable with the deposit's commit (the group fsyncs the
+        // claim directory once for all its deposits): until then a power loss can only put the
+        // file back in the inbox, where it is taken again, and nothing was acknowledged.
         CrashPoint.hit("intake.claimed")
-        let result = try processClaimed(path: claimed, partner: c.partner, messageID: messageID, fileName: c.name, channel: "dropzone")
+        let result = try processClaimed(path: claimed, partner: c.partner, messageID: messageID, fileName: c.name, channel: "dropzone",
+                                        syncClaim: true)
         // The .ok has served its purpose. Only in trigger mode: an unlink locks the drop zone's
         // directory even when there is nothing to remove, and behind the renames of a busy
         // inbox that wait was 1.5 ms per deposit (off-CPU profile, stop 23).
@@ -100,7 +103,10 @@ public final class IntakeProcessor: Sendable {
     }
 
     /// Processes a claimed file (fresh or found at start-up) to the end. Idempotent per message id.
-    public func processClaimed(path: String, partner partnerID: String, messageID: String, fileName: String, channel: String) throws -> IntakeResult? {
+    /// With `syncClaim`, the claim (the file's entry in its directory) is not durable yet: the
+    /// commit makes it so first.
+    public func processClaimed(path: String, partner partnerID: String, messageID: String, fileName: String, channel: String,
+                               syncClaim: Bool = false) throws -> IntakeResult? {
         let config = configProvider()
         guard let partner = config.partner(partnerID) else {
             logger.error("claimed file of an unknown partner left in place", metadata: ["path": "\(path)"])
@@ -144,7 +150,8 @@ public final class IntakeProcessor: Sendable {
         deliveries.withLock { _ = $0.inFlight.insert(messageID) }
         var handedOver = false
         defer { if !handedOver { deliveries.withLock { _ = $0.inFlight.remove(messageID) } } }
-        let (outcome, receipt, journal) = try store.recordDeposit(deposit, presigned: (predicted, presigned)) { outcome in
+        let (outcome, receipt, journal) = try store.recordDeposit(deposit, presigned: (predicted, presigned),
+                                                                  syncing: syncClaim ? PathParts.directory(of: path) : nil) { outcome in
             try composer().compose(outcome, deposit: deposit, now: Date())
         }
         CrashPoint.hit("intake.committed")
@@ -245,7 +252,8 @@ public final class IntakeProcessor: Sendable {
                         try dropIncompleteUpload(path: path, partner: partner, claim: claim)
                     } else {
                         logger.notice("recovered: processing a claimed file left by a crash", metadata: ["message_id": "\(id)", "file": "\(original)"])
-                        _ = try processClaimed(path: path, partner: partner, messageID: id, fileName: original, channel: "dropzone")
+                        _ = try processClaimed(path: path, partner: partner, messageID: id, fileName: original, channel: "dropzone",
+                                               syncClaim: true)
                     }
                 } catch {
                     waiting += 1
