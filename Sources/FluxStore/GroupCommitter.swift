@@ -48,11 +48,15 @@ public final class GroupCommitter: Sendable {
     /// What the thread needs, without the committer itself, so that releasing the committer
     /// stops the thread (and then releases the pool).
     final class Core: Sendable {
-        let writer: DatabasePool
+        /// Used by the thread only; let go when it ends, so that the store's release closes
+        /// the database (and removes the WAL) before the daemon exits.
+        nonisolated(unsafe) private var writer: DatabasePool?
         let maxGroup: Int
         let state = Mutex(State())
         let counters = Mutex<(groups: Int, writes: Int)>((0, 0))
         let wakeup = DispatchSemaphore(value: 0)
+        let finished = DispatchSemaphore(value: 0)
+        let thread = Mutex<pthread_t?>(nil)
 
         init(writer: DatabasePool, maxGroup: Int) {
             self.writer = writer
@@ -60,6 +64,11 @@ public final class GroupCommitter: Sendable {
         }
 
         func run() {
+            thread.withLock { $0 = pthread_self() }
+            defer {
+                writer = nil
+                finished.signal()
+            }
             while true {
                 let group = state.withLock { s -> [Slot]? in
                     if s.pending.isEmpty {
@@ -106,6 +115,7 @@ public final class GroupCommitter: Sendable {
             }
             let members = failedSyncs.isEmpty ? group : group.filter { $0.syncDirectory.map { failedSyncs[$0] == nil } ?? true }
             do {
+                guard let writer else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the store is closed") }
                 results = try writer.write { db in
                     members.map { slot in
                         var out: (any Sendable)?
@@ -142,8 +152,11 @@ public final class GroupCommitter: Sendable {
         thread.start()
     }
 
+    /// Waits for the thread to end (and to let go of the database), except on that thread
+    /// itself: the last reference to the store can go with a caller's work it has just run.
     deinit {
         core.stop()
+        if core.thread.withLock({ $0 }) != pthread_self() { core.finished.wait() }
     }
 
     /// Runs `work` in the next group's transaction and returns its result once that
