@@ -4,6 +4,7 @@
 #include <sys/vfs.h>
 #include <libdeflate.h>
 #include <string.h>
+#include <pthread.h>
 #include <archive_entry.h>
 
 long flux_inotify_parse(const void *buf, long len, int32_t *wd, uint32_t *mask, const char **name) {
@@ -60,4 +61,8 @@ long flux_fs_type(const char *path) {
 
 uint32_t flux_crc32(uint32_t crc, const void *buf, size_t len) {
     return libdeflate_crc32(crc, buf, len);
+}
+
+int flux_name_this_thread(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
 }

@@ -1,3 +1,4 @@
+import CFluxShims
 import Foundation
 import GRDB
 import Synchronization
@@ -105,6 +106,7 @@ public final class GroupCommitter: Sendable {
             }
             if wake { wakeup.signal() }
         }
+
         /// Commits `group` in one transaction, then wakes its callers. The directories the
         /// callers asked for are fsynced first, once each.
         private func commit(_ group: [Slot]) {
@@ -147,9 +149,12 @@ public final class GroupCommitter: Sendable {
     public init(writer: DatabasePool, maxGroup: Int = 64) {
         let core = Core(writer: writer, maxGroup: max(1, maxGroup))
         self.core = core
-        let thread = Thread { core.run() }
-        thread.name = "flux-commit"
-        thread.start()
+        // Named from inside: Foundation does not pass a name set before `start` to the kernel,
+        // and `perf` and `top -H` show the kernel's.
+        Thread {
+            _ = flux_name_this_thread("flux-commit")
+            core.run()
+        }.start()
     }
 
     /// Waits for the thread to end (and to let go of the database), except on that thread

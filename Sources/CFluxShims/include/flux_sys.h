@@ -33,6 +33,10 @@ uint32_t flux_crc32(uint32_t crc, const void *buf, size_t len);
 /// thread) unless it is already that low. Returns 0 on success, -1 with errno otherwise.
 int flux_nice_this_thread(int nice_value);
 
+/// Names the calling thread as the kernel shows it (`top -H`, `perf`): at most 15 bytes.
+/// Returns 0 or an errno value.
+int flux_name_this_thread(const char *name);
+
 
 /// memmem (a GNU extension the Glibc module does not show): the first `needle` in `hay`, or NULL.
 const void *flux_memmem(const void *hay, size_t hay_len, const void *needle, size_t needle_len);
