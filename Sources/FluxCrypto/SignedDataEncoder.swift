@@ -6,8 +6,8 @@ import Foundation
 /// Going through `CMS_sign`/`CMS_final` cost 17.5% of the intake's CPU for two receipt signatures
 /// per deposit, of which the ECDSA operation was a quarter: the rest was building and encoding
 /// the ASN.1 object graph, fetching algorithms and re-checking the key against the certificate on
-/// every call. The parts that never change (certificate, issuer and serial, algorithm
-/// identifiers) are encoded once here; each signature only adds the three signed attributes.
+/// every call. The certificate and the signer's issuer and serial are encoded once here; each
+/// signature adds a few fixed identifiers and the three signed attributes.
 ///
 /// The output is what OpenSSL writes with `CMS_DETACHED | CMS_BINARY | CMS_NOSMIMECAP`, byte
 /// for byte for an RSA key (PKCS#1 v1.5 signatures are deterministic; `SignedDataEncoderTests`
