@@ -115,7 +115,8 @@ public final class GroupCommitter: Sendable {
             for directory in Set(group.compactMap(\.syncDirectory)) {
                 do { try Spool.fsyncDirectory(directory) } catch { failedSyncs[directory] = error }
             }
-            let members = failedSyncs.isEmpty ? group : group.filter { $0.syncDirectory.map { failedSyncs[$0] == nil } ?? true }
+            func syncFailure(_ slot: Slot) -> (any Error)? { slot.syncDirectory.flatMap { failedSyncs[$0] } }
+            let members = group.filter { syncFailure($0) == nil }
             do {
                 guard let writer else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the store is closed") }
                 results = try writer.write { db in
@@ -137,9 +138,7 @@ public final class GroupCommitter: Sendable {
             }
             counters.withLock { $0.groups += 1; $0.writes += members.count }
             for (slot, r) in zip(members, results) { slot.finish(r) }
-            for slot in group where slot.syncDirectory.map({ failedSyncs[$0] != nil }) ?? false {
-                slot.finish(.failure(failedSyncs[slot.syncDirectory!]!))
-            }
+            for slot in group { if let error = syncFailure(slot) { slot.finish(.failure(error)) } }
         }
     }
 

@@ -150,8 +150,7 @@ public struct Spool: Sendable {
     /// fsyncs it: with `fileSyncCoversRename`, that one fsync makes both the bytes and the name
     /// durable.
     func commitRenamingFirst(tmp: String, fd: Int32, entry: SpoolEntry) throws -> SpoolEntry {
-        let dir = "\(root)/\(entry.sha256.prefix(2))"
-        let dest = "\(dir)/\(entry.sha256)"
+        let dest = path(for: entry.sha256)
         if FileManager.default.fileExists(atPath: dest) {
             if try holds(entry, at: dest) {
                 unlink(tmp)
@@ -161,10 +160,7 @@ public struct Spool: Sendable {
             guard fsync(fd) == 0 else { throw FluxError("spool-fsync", "fsync failed: \(errnoString())") }
             return try commit(tmp: tmp, sha: entry.sha256, size: entry.size, replacing: true)
         }
-        if !FileManager.default.fileExists(atPath: dir) {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try Self.fsyncDirectory(root)
-        }
+        try ensureDirectory(of: dest)
         guard rename(tmp, dest) == 0 else {
             let e = errnoString()
             unlink(tmp)
@@ -196,16 +192,21 @@ public struct Spool: Sendable {
     /// Puts durable content at `spool/aa/<sha>` with `put` (rename or link), unless that content
     /// is already stored, and fsyncs the directory that changed.
     private func place(_ entry: SpoolEntry, replacing: Bool = false, put: (String) -> FluxError?) throws -> SpoolEntry {
-        let dir = "\(root)/\(entry.sha256.prefix(2))"
-        let dest = "\(dir)/\(entry.sha256)"
+        let dest = path(for: entry.sha256)
         if !replacing && FileManager.default.fileExists(atPath: dest) { return entry }
+        try ensureDirectory(of: dest)
+        if let error = put(dest) { throw error }
+        try Self.fsyncDirectory(PathParts.directory(of: dest))
+        return entry
+    }
+
+    /// Creates `spool/aa/` for `dest` on first use, durably (the root fsynced).
+    private func ensureDirectory(of dest: String) throws {
+        let dir = PathParts.directory(of: dest)
         if !FileManager.default.fileExists(atPath: dir) {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try Self.fsyncDirectory(root)
         }
-        if let error = put(dest) { throw error }
-        try Self.fsyncDirectory(dir)
-        return entry
     }
 
     static func writeAll(_ fd: Int32, _ chunk: UnsafeRawBufferPointer) throws {
