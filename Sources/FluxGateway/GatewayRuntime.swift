@@ -117,6 +117,9 @@ public enum GatewayRuntime {
         try await group.run()
         hup.cancel()
         SystemdNotifier.notify("STOPPING=1")
+        do { try store.close() } catch {
+            logger.warning("the database did not close cleanly; its WAL is replayed at the next start", metadata: ["error": "\(error)"])
+        }
         logger.notice("flux-gateway stopped")
     }
 

@@ -88,11 +88,17 @@ public final class GroupCommitter: Sendable {
         }
 
         func enqueue(_ slot: Slot) {
-            let wake = state.withLock { s -> Bool in
+            let wake = state.withLock { s -> Bool? in
+                // Closed: the thread may be gone, so nobody would ever wake this caller.
+                if s.stopping { return nil }
                 s.pending.append(slot)
                 guard s.idle else { return false }
                 s.idle = false
                 return true
+            }
+            guard let wake else {
+                slot.finish(.failure(DatabaseError(resultCode: .SQLITE_MISUSE, message: "the store is closed")))
+                return
             }
             if wake { wakeup.signal() }
         }
@@ -156,11 +162,20 @@ public final class GroupCommitter: Sendable {
         }.start()
     }
 
-    /// Waits for the thread to end (and to let go of the database), except on that thread
-    /// itself: the last reference to the store can go with a caller's work it has just run.
-    deinit {
+    /// Set once the thread's end has been waited for (`finished` is signalled only once).
+    let joined = Mutex(false)
+
+    deinit { close() }
+
+    /// Commits what is already queued, then ends the thread and lets go of the database; later
+    /// callers get an error at once. Waits for the thread, except on that thread itself: the
+    /// last reference to the store can go with a caller's work it has just run.
+    public func close() {
         core.stop()
-        if core.thread.withLock({ $0 }) != pthread_self() { core.finished.wait() }
+        guard !isCommitterThread else { return }
+        joined.withLock { done in
+            if !done { core.finished.wait(); done = true }
+        }
     }
 
     /// Runs `work` in the next group's transaction and returns its result once that
@@ -174,6 +189,9 @@ public final class GroupCommitter: Sendable {
         // The slot was made from `work`, whose result is a T.
         return try slot.result.withLock { $0! }.get() as! T
     }
+
+    /// Whether the caller runs on the committer's thread.
+    var isCommitterThread: Bool { core.thread.withLock { $0 } == pthread_self() }
 
     /// Callers waiting for a commit (not counting a group being committed).
     var pendingCount: Int { core.state.withLock { $0.pending.count } }

@@ -58,4 +58,27 @@ struct StoreDurabilityTests {
             #expect(second.checkpointed == second.frames)
         }
     }
+
+    /// A reader has been used (the pool keeps it open) and no checkpoint connection exists yet:
+    /// the case where the pool's read-only reader would otherwise close last and keep the WAL.
+    @Test("close removes the WAL even while the store is still referenced; later uses fail at once")
+    func closeRemovesTheWAL() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("store.sqlite").path
+            let store = try SQLiteStore(path: path, signer: { testSignature($0) })
+            try store.committer.write { db in try db.execute(sql: "CREATE TABLE filler (b BLOB)") }
+            try store.committer.write { db in try db.execute(sql: "INSERT INTO filler VALUES (zeroblob(4096))") }
+            try store.pool.read { db in _ = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM filler") }
+            #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+            try store.close()
+            #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "the last connection checkpointed and removed the WAL")
+            #expect(!FileManager.default.fileExists(atPath: path + "-shm"))
+            // A caller after the close gets an error instead of waiting for a thread that is gone.
+            #expect(throws: DatabaseError.self) { try store.committer.write { db in try db.execute(sql: "INSERT INTO filler VALUES (1)") } }
+            #expect(throws: DatabaseError.self) { try store.checkpointWAL() }
+            // Everything committed is in the database file.
+            let reopened = try SQLiteStore(path: path, signer: { testSignature($0) })
+            #expect(try reopened.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM filler") } == 1)
+        }
+    }
 }

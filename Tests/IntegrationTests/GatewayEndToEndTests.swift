@@ -29,6 +29,12 @@ struct GatewayEndToEndTests {
         let csv = try g.cli(["journal", "export", "--company", "acme", "--format", "csv"])
         #expect(csv.out.split(separator: "\n").count == 5)  // header + flux + invoice + 2 receipts
         #expect(g.stop() == 0, "SIGTERM must drain and exit 0")
+        #expect(!FileManager.default.fileExists(atPath: g.state.appendingPathComponent("gateway.sqlite-wal").path),
+                "a clean stop closes the database: the WAL is checkpointed into it and removed")
+        // So does a command that reads the database while the daemon is stopped.
+        #expect(try g.cli(["journal", "verify"]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: g.state.appendingPathComponent("gateway.sqlite-wal").path),
+                "the command line closes the database too")
     }
 
     @Test func invalidAndMixedDepositsAreAnsweredSpecifically() throws {
