@@ -11,6 +11,8 @@ enum SSHTestKeys {
     static let directory: String = {
         let path = NSTemporaryDirectory() + "flux-ssh-tests-\(getpid())"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        // Removed when the test process exits (they were left in /tmp, one directory per run).
+        atexit { try? FileManager.default.removeItem(atPath: SSHTestKeys.directory) }
         return path
     }()
 
