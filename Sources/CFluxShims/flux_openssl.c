@@ -4,6 +4,7 @@
 
 #include <time.h>
 #include <openssl/bn.h>
+#include <openssl/buffer.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -14,6 +15,20 @@ long flux_BIO_get_mem_data(BIO *bio, const uint8_t **data) {
     long n = BIO_get_mem_data(bio, &p);
     *data = (const uint8_t *)p;
     return n;
+}
+
+BIO *flux_BIO_new_mem_reserved(size_t capacity) {
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio == NULL || capacity == 0) return bio;
+    BUF_MEM *buf = BUF_MEM_new();
+    if (buf == NULL) return bio;
+    if (BUF_MEM_grow(buf, capacity) == 0) {
+        BUF_MEM_free(buf);
+        return bio;
+    }
+    buf->length = 0;
+    BIO_set_mem_buf(bio, buf, BIO_CLOSE);
+    return bio;
 }
 
 EVP_PKEY *flux_EVP_RSA_gen(unsigned int bits) {

@@ -22,6 +22,14 @@ public struct AS2MDNPlan: Sendable {
     /// Set when a `required` option cannot be met (RFC 3798 §2.2): the answer is this
     /// `failed/failure` disposition, whatever happened to the message.
     public var failure: AS2Disposition?
+
+    /// The MIC's digest of `content`: the verified `signature`'s own digest of it when that
+    /// signature used the MIC's algorithm (`content` must be what it signed), else hashed here.
+    /// For a 1 MB payload the second SHA-256 pass was about 5% of the message's CPU.
+    public func digest(of content: Data, signedAs signature: SignatureInfo?) -> Data {
+        if let s = signature, s.digest == micAlgorithm, let d = s.contentDigest, d.count == micAlgorithm.byteCount { return d }
+        return micAlgorithm.hash(content)
+    }
 }
 
 /// Builds MDNs (RFC 4130 §7.4, RFC 8098): always multipart/report, signed with the
@@ -52,13 +60,14 @@ public enum AS2MDNFactory {
     }
 
     /// The MDN for `request`. `micContent` nil leaves Received-Content-MIC out (nothing could
-    /// be read to hash, e.g. decryption failed).
-    public static func build(request: AS2Request, disposition: AS2Disposition, micContent: Data?, plan: AS2MDNPlan,
-                             identity: AS2LocalIdentity, detail: String?, now: Date = Date()) throws -> AS2MDN {
+    /// be read to hash, e.g. decryption failed). `signature`: the verified signature over
+    /// `micContent`, whose digest is the MIC when the algorithms agree.
+    public static func build(request: AS2Request, disposition: AS2Disposition, micContent: Data?, signature: SignatureInfo? = nil,
+                             plan: AS2MDNPlan, identity: AS2LocalIdentity, detail: String?, now: Date = Date()) throws -> AS2MDN {
         let ourID = request.as2To
         var mic: MDNMIC?
         if let content = micContent {
-            mic = MDNMIC(base64: plan.micAlgorithm.hash(content).base64EncodedString(), algorithm: plan.micSpelling)
+            mic = MDNMIC(base64: plan.digest(of: content, signedAs: signature).base64EncodedString(), algorithm: plan.micSpelling)
         }
         var text = "The AS2 message \(request.messageID) sent by \(request.as2From) to \(ourID) "
         text += disposition.isPositive ? "was received and " : "could not be processed: "

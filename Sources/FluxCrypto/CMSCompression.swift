@@ -27,7 +27,7 @@ public enum CMSCompression {
             throw CryptoError(code: "cms-decompress", message: "the output limit \(maxOutput) is negative")
         }
         OpenSSLErrorQueue.clear()
-        let cms = try MemoryBIO.withReadOnly(der, code: "cms-decompress") { d2i_CMS_bio($0, nil) }
+        let cms = MemoryBIO.parseCMS(der)
         guard let cms else {
             throw CryptoError.openSSL("cms-decompress", "the message is not DER/BER-encoded CMS")
         }

@@ -39,7 +39,7 @@ public enum CMSDecryptor {
     ///   corrupted key transport or ciphertext, GCM tag mismatch).
     public static func decrypt(der: Data, keys: [DecryptionKey]) throws -> DecryptedContent {
         OpenSSLErrorQueue.clear()
-        let cms = try MemoryBIO.withReadOnly(der, code: "cms-decrypt-format") { d2i_CMS_bio($0, nil) }
+        let cms = MemoryBIO.parseCMS(der)
         guard let cms else {
             throw CryptoError.openSSL("cms-decrypt-format", "the message is not DER/BER-encoded CMS")
         }
@@ -84,13 +84,13 @@ public enum CMSDecryptor {
 
         var budget = maxPrivateKeyOperations
         for (key, matching) in named {
-            if let opened = attempt(cms, key: key, recipients: matching, budget: &budget) {
+            if let opened = attempt(cms, key: key, recipients: matching, ciphertextBytes: der.count, budget: &budget) {
                 return DecryptedContent(content: opened.content, kind: kind, cipher: cipher,
                                         keyTransport: opened.recipient.keyTransport, recipient: key.certificate)
             }
         }
         for key in others where budget > 0 {
-            if let opened = attempt(cms, key: key, recipients: recipients, budget: &budget) {
+            if let opened = attempt(cms, key: key, recipients: recipients, ciphertextBytes: der.count, budget: &budget) {
                 return DecryptedContent(content: opened.content, kind: kind, cipher: cipher,
                                         keyTransport: opened.recipient.keyTransport, recipient: key.certificate)
             }
@@ -135,6 +135,7 @@ public enum CMSDecryptor {
         _ cms: OpaquePointer,
         key: DecryptionKey,
         recipients: [Recipient],
+        ciphertextBytes: Int,
         budget: inout Int
     ) -> (content: Data, recipient: Recipient)? {
         let opened: Recipient? = key.key.withUnsafeEVPPKEY { pkey in
@@ -157,7 +158,7 @@ public enum CMSDecryptor {
         // No key and no certificate: CMS_decrypt only decrypts the content, with the content key
         // the RecipientInfo gave (and then wipes it from the structure, so the next attempt
         // starts clean) or a random one.
-        let content = try? MemoryBIO.collect(code: "cms-decrypt", failure: "") { out in
+        let content = try? MemoryBIO.collect(code: "cms-decrypt", failure: "", capacity: ciphertextBytes) { out in
             CMS_decrypt(cms, nil, nil, nil, out, UInt32(CMS_BINARY)) == 1
         }
         OpenSSLErrorQueue.clear()

@@ -56,7 +56,7 @@ public enum CMSVerifier {
     /// one of `trusted` (it may still chain to them through the embedded certificates).
     static func verify(_ der: Data, content: Data, trusted: [Certificate], signersMustBeTrusted: Bool) throws -> SignatureInfo? {
         OpenSSLErrorQueue.clear()
-        let cms = try MemoryBIO.withReadOnly(der, code: "cms-verify-format") { d2i_CMS_bio($0, nil) }
+        let cms = MemoryBIO.parseCMS(der)
         guard let cms else {
             throw CryptoError.openSSL("cms-verify-format", "the signature is not DER/BER-encoded CMS")
         }
@@ -138,7 +138,8 @@ public enum CMSVerifier {
                         pssRetries.append((signatureAlgorithm, AlgorithmParameters.pss(digest, saltLength: longest)))
                     }
                 }
-                infos.append(SignatureInfo(digest: digest, signatureAlgorithm: signatureName(signatureAlgorithm), signer: anchor))
+                infos.append(SignatureInfo(digest: digest, signatureAlgorithm: signatureName(signatureAlgorithm), signer: anchor,
+                                           contentDigest: messageDigest(signerInfo)))
             }
 
             // Signer certificates are checked above; CMS_verify checks the signatures and digests.
@@ -161,6 +162,18 @@ public enum CMSVerifier {
             if let failure { throw failure }
             return infos[0]
         }
+    }
+
+    /// The messageDigest signed attribute (nil without signed attributes). Only returned to
+    /// callers once CMS_verify has checked it against the content.
+    private static func messageDigest(_ signerInfo: OpaquePointer) -> Data? {
+        guard let raw = CMS_signed_get0_data_by_OBJ(signerInfo, OBJ_nid2obj(NID_pkcs9_messageDigest), -3, V_ASN1_OCTET_STRING) else {
+            return nil
+        }
+        let octets = raw.assumingMemoryBound(to: ASN1_OCTET_STRING.self)
+        let length = Int(ASN1_STRING_length(octets))
+        guard length > 0, let bytes = ASN1_STRING_get0_data(octets) else { return nil }
+        return Data(bytes: bytes, count: length)
     }
 
     /// Runs CMS_verify without its signer-certificate check (done by `verifyChain`): the

@@ -1,4 +1,4 @@
-import FluxAS2
+@testable import FluxAS2
 import FluxCrypto
 import FluxMIME
 import XCTest
@@ -191,7 +191,10 @@ final class AS2UnwrapperTests: XCTestCase {
         let req = try AS2Request(head: h.head)
         let u = try AS2Unwrapper.unwrap(request: req, body: s.body, partner: profile(), identity: identity).get()
         let plan = AS2MDNFactory.plan(for: req, signature: u.signature)
-        let mdn = try AS2MDNFactory.build(request: req, disposition: .processed, micContent: u.micContent, plan: plan, identity: identity, detail: nil)
+        // The signature's own digest of the content is the MIC: the same as hashing it again.
+        XCTAssertEqual(u.signature?.contentDigest, DigestAlgorithm.sha256.hash(inner))
+        let mdn = try AS2MDNFactory.build(request: req, disposition: .processed, micContent: u.micContent, signature: u.signature,
+                                          plan: plan, identity: identity, detail: nil)
         let ct = try XCTUnwrap(mdn.headers.first { $0.name == "Content-Type" }?.value)
         let parsed = try MDNParser.parse(contentType: ct, body: mdn.body)
         XCTAssertEqual(parsed.fields.disposition, "processed")
@@ -203,5 +206,21 @@ final class AS2UnwrapperTests: XCTestCase {
         XCTAssertEqual(info.digest, .sha256)
         XCTAssertEqual(mdn.headers.first { $0.name == "AS2-To" }?.value, "ACME")
         XCTAssertEqual(mdn.headers.first { $0.name == "AS2-From" }?.value, "GATEWAY")
+    }
+
+    /// The MIC is the verified signature's digest only when the algorithms agree; a MIC asked for
+    /// with another algorithm is hashed over the content.
+    func testMICReusesTheSignatureDigestOnlyForTheSameAlgorithm() throws {
+        let content = Data("Content-Type: application/xml\r\n\r\n<x/>".utf8)
+        let marker = Data(repeating: 0xAB, count: 32)
+        let signature = SignatureInfo(digest: .sha256, signatureAlgorithm: "rsa-pkcs1-v1_5", signer: Self.gateway.cert, contentDigest: marker)
+        let sha256 = AS2MDNPlan(sign: false, micAlgorithm: .sha256, micSpelling: "sha-256", failure: nil)
+        XCTAssertEqual(sha256.digest(of: content, signedAs: signature), marker, "taken from the signature, not hashed again")
+        XCTAssertEqual(sha256.digest(of: content, signedAs: nil), DigestAlgorithm.sha256.hash(content))
+        let sha384 = AS2MDNPlan(sign: false, micAlgorithm: .sha384, micSpelling: "sha384", failure: nil)
+        XCTAssertEqual(sha384.digest(of: content, signedAs: signature), DigestAlgorithm.sha384.hash(content))
+        var unsignedAttributes = signature
+        unsignedAttributes.contentDigest = nil
+        XCTAssertEqual(sha256.digest(of: content, signedAs: unsignedAttributes), DigestAlgorithm.sha256.hash(content))
     }
 }

@@ -39,6 +39,7 @@ func makePartnerCAAndLeaf(in dir: URL) throws -> (ca: Certificate, leaf: Certifi
             let signature = try opensslSign(sampleContent, by: "alice", options: ["-md", digest.rawValue], in: dir)
             let info = try CMSVerifier.verifyDetached(signature: signature, content: sampleContent, trusted: [bob.certificate, alice.certificate])
             #expect(info.digest == digest)
+            #expect(info.contentDigest == digest.hash(sampleContent), "the messageDigest attribute, as verified")
             #expect(info.signatureAlgorithm == "rsa-pkcs1-v1_5")
             #expect(info.signer.fingerprintSHA256 == alice.certificate.fingerprintSHA256)
         }
@@ -56,6 +57,7 @@ func makePartnerCAAndLeaf(in dir: URL) throws -> (ca: Certificate, leaf: Certifi
             let bare = try opensslSign(sampleContent, by: "alice", options: ["-md", "sha512", "-noattr"], in: dir)
             let bareInfo = try CMSVerifier.verifyDetached(signature: bare, content: sampleContent, trusted: [alice.certificate])
             #expect(bareInfo.digest == .sha512)
+            #expect(bareInfo.contentDigest == nil, "no signed attributes, no messageDigest")
             let tampered = #expect(throws: CryptoError.self) {
                 try CMSVerifier.verifyDetached(signature: bare, content: sampleContent.dropLast(), trusted: [alice.certificate])
             }

@@ -13,6 +13,9 @@ extern "C" {
 
 /// BIO_get_mem_data is a macro over BIO_ctrl. Returns the byte count; *data points into the BIO.
 long flux_BIO_get_mem_data(BIO *bio, const uint8_t **data);
+/// A memory BIO with room for `capacity` bytes already allocated: a plain one grows by a third
+/// at a time, copying and cleansing its whole buffer each time.
+BIO *flux_BIO_new_mem_reserved(size_t capacity);
 
 /// EVP_RSA_gen is a macro over the variadic EVP_PKEY_Q_keygen. NULL on failure.
 EVP_PKEY *flux_EVP_RSA_gen(unsigned int bits);

@@ -208,11 +208,13 @@ public final class AS2Processor: Sendable {
         }
         var mdn: AS2MDN?
         if mode != .none {
-            mdn = try AS2MDNFactory.build(request: request, disposition: disposition, micContent: micContent, plan: plan,
-                                          identity: ctx.identity, detail: detail)
+            mdn = try AS2MDNFactory.build(request: request, disposition: disposition, micContent: micContent, signature: unwrapped?.signature,
+                                          plan: plan, identity: ctx.identity, detail: detail)
         }
-        // The MDN already carries the MIC; hash again only when no MDN was asked for.
-        let micText = mdn?.mic ?? micContent.map { "\(plan.micAlgorithm.hash($0).base64EncodedString()), \(plan.micSpelling)" }
+        // The MDN already carries the MIC; compute it only when no MDN was asked for.
+        let micText = mdn?.mic ?? micContent.map {
+            "\(plan.digest(of: $0, signedAs: unwrapped?.signature).base64EncodedString()), \(plan.micSpelling)"
+        }
         let anomalies = disposition.isPositive ? [] : ["\(anomalyCode(disposition)): \(detail ?? disposition.description)"]
         let exchange = AS2Exchange(
             id: id, partner: partnerIdentity, as2From: request.as2From, as2To: request.as2To, as2MessageID: request.messageID,
