@@ -2,6 +2,8 @@
 #include "flux_sys.h"
 #include <sys/inotify.h>
 #include <sys/vfs.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <libdeflate.h>
 #include <string.h>
 #include <pthread.h>
@@ -65,4 +67,10 @@ uint32_t flux_crc32(uint32_t crc, const void *buf, size_t len) {
 
 int flux_name_this_thread(const char *name) {
     return pthread_setname_np(pthread_self(), name);
+}
+
+int flux_rename_noreplace(const char *from, const char *to) {
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL) return -1;
+    return rename(from, to);
 }

@@ -121,6 +121,13 @@ public struct Spool: Sendable {
         return try writer.finish()
     }
 
+    /// Like `store(data:)`, with the fsync left to the returned entry's `makeDurable()`.
+    public func storeDeferred(data: Data) throws -> PendingSpoolEntry {
+        let writer = try SpoolWriter(spool: self)
+        try writer.write(data)
+        return try writer.finishDeferred()
+    }
+
     private func store(maxBytes: Int64, buffer buf: UnsafeMutableRawBufferPointer,
                        fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> SpoolEntry {
         let writer = try SpoolWriter(spool: self, maxBytes: maxBytes)
@@ -150,29 +157,46 @@ public struct Spool: Sendable {
     /// fsyncs it: with `fileSyncCoversRename`, that one fsync makes both the bytes and the name
     /// durable.
     func commitRenamingFirst(tmp: String, fd: Int32, entry: SpoolEntry) throws -> SpoolEntry {
-        let dest = path(for: entry.sha256)
-        if FileManager.default.fileExists(atPath: dest) {
-            if try holds(entry, at: dest) {
-                unlink(tmp)
-                return entry
-            }
-            // A name left without its bytes by a power loss: replaced by ours, strictly in order.
-            guard fsync(fd) == 0 else { throw FluxError("spool-fsync", "fsync failed: \(errnoString())") }
-            return try commit(tmp: tmp, sha: entry.sha256, size: entry.size, replacing: true)
-        }
-        try ensureDirectory(of: dest)
-        guard rename(tmp, dest) == 0 else {
-            let e = errnoString()
-            unlink(tmp)
-            throw FluxError("spool-rename", "cannot move into the spool: \(e)")
-        }
+        guard try renameFirst(tmp: tmp, fd: fd, entry: entry) else { return entry }
         guard fsync(fd) == 0 else {
             let e = errnoString()
             // Not durable, and nothing refers to it yet.
-            unlink(dest)
+            unlink(path(for: entry.sha256))
             throw FluxError("spool-fsync", "fsync failed: \(e)")
         }
         return entry
+    }
+
+    /// Renames `tmp` (open as `fd`, written) under its hash, without fsyncing it: true. False
+    /// when that content is already stored: then the stored file has been checked and made
+    /// durable (or, holding other bytes, replaced by ours durably) and `tmp` is gone. Never
+    /// replaces a name another writer has just put there (RENAME_NOREPLACE): that writer may
+    /// not have fsynced it yet, and it is checked and fsynced here instead, so whoever commits
+    /// a reference to the name has made its bytes durable first.
+    func renameFirst(tmp: String, fd: Int32, entry: SpoolEntry) throws -> Bool {
+        let dest = path(for: entry.sha256)
+        if !FileManager.default.fileExists(atPath: dest) {
+            try ensureDirectory(of: dest)
+            if flux_rename_noreplace(tmp, dest) == 0 { return true }
+            guard errno == EEXIST else {
+                let e = errnoString()
+                unlink(tmp)
+                throw FluxError("spool-rename", "cannot move into the spool: \(e)")
+            }
+        }
+        if try holds(entry, at: dest) {
+            unlink(tmp)
+            return false
+        }
+        // A name left without its bytes by a power loss (or a failed fsync): replaced by ours,
+        // strictly in order.
+        guard fsync(fd) == 0 else {
+            let e = errnoString()
+            unlink(tmp)
+            throw FluxError("spool-fsync", "fsync failed: \(e)")
+        }
+        _ = try commit(tmp: tmp, sha: entry.sha256, size: entry.size, replacing: true)
+        return false
     }
 
     /// Whether the file at `path` has exactly `entry`'s bytes, made durable before this returns

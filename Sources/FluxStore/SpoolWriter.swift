@@ -1,3 +1,4 @@
+import CFluxShims
 import FluxCore
 import FluxCrypto
 import Foundation
@@ -60,6 +61,28 @@ public final class SpoolWriter: @unchecked Sendable {
         close(fd)
         let digest = hasher.take()!.finalize()
         return try spool.commit(tmp: tmp, sha: Digest.hex(digest), size: size)
+    }
+
+    /// Like `finish`, but the content is only renamed under its hash and its writeback started:
+    /// the fsync is left to the returned entry's `makeDurable()`, to be called before anything
+    /// that refers to it is committed. Where the filesystem needs the fsync before the rename,
+    /// this is `finish`.
+    public func finishDeferred() throws -> PendingSpoolEntry {
+        guard spool.fileSyncCoversRename else { return .durable(try finish()) }
+        guard !done else { throw FluxError("spool-write", "finish called twice") }
+        done = true
+        let entry = SpoolEntry(sha256: Digest.hex(hasher.take()!.finalize()), size: size)
+        let renamed: Bool
+        do { renamed = try spool.renameFirst(tmp: tmp, fd: fd, entry: entry) } catch {
+            close(fd)
+            throw error
+        }
+        guard renamed else {
+            close(fd)
+            return .durable(entry)
+        }
+        _ = flux_start_writeback(fd, 0, 0)
+        return PendingSpoolEntry(entry: entry, fd: fd)
     }
 
     /// Gives up: the temp file goes away.

@@ -159,6 +159,33 @@ struct SpoolTests {
         }
     }
 
+    /// The AS2 worker's order: rename now, fsync just before the commit that refers to it.
+    @Test("a deferred store is in place at once, durable after makeDurable; a second writer of the same content never replaces the first's file", arguments: [true, false])
+    func deferredStore(renameFirst: Bool) throws {
+        try withTemporaryDirectory { dir in
+            let spool = try Spool(root: dir.appendingPathComponent("spool").path, fileSyncCoversRename: renameFirst)
+            let data = try Corpus.data(Corpus.frUBL)
+            let first = try spool.storeDeferred(data: data)
+            #expect(first.entry == SpoolEntry(sha256: Digest.sha256Hex(data), size: Int64(data.count)))
+            let path = spool.path(for: first.entry.sha256)
+            #expect(FileManager.default.contents(atPath: path) == data, "readable before it is durable")
+            // Where the filesystem needs fsync before rename there is nothing to defer.
+            #expect(first.isDurable == !renameFirst)
+            let inode = try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? NSNumber
+            // The same content again while the first is not yet fsynced: the second writer checks
+            // and fsyncs the first's file instead of renaming its own over it.
+            let second = try spool.storeDeferred(data: data)
+            #expect(second.entry == first.entry)
+            #expect(second.isDurable, "checked and fsynced by the second writer")
+            #expect(try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? NSNumber == inode)
+            try first.makeDurable()
+            try first.makeDurable()
+            #expect(first.isDurable)
+            #expect(try Self.files(in: spool) == ["\(first.entry.sha256.prefix(2))/\(first.entry.sha256)"])
+            #expect(try Self.tmpEntries(spool).isEmpty)
+        }
+    }
+
     @Test("the order follows the filesystem: never renaming first where that is not known to be durable")
     func commitOrderDetection() throws {
         #expect(!Spool.renameDurableWithFileSync("/proc"))

@@ -22,6 +22,10 @@ int flux_start_writeback(int fd, long long offset, long long length);
 /// GNU extension the Glibc module does not show). Returns 0 on success, -1 with errno otherwise.
 int flux_syncfs(int fd);
 
+/// renameat2(2) with RENAME_NOREPLACE: fails with EEXIST instead of replacing `to`. Where the
+/// filesystem does not support the flag (EINVAL), a plain rename(2). 0, or -1 with errno.
+int flux_rename_noreplace(const char *from, const char *to);
+
 /// statfs(2)'s f_type (the filesystem's magic number) for `path`; -1 when statfs fails.
 long flux_fs_type(const char *path);
 

@@ -31,20 +31,23 @@ public struct AS2Body: Sendable {
     public var writer: SpoolWriter?
     public var memory: Data?
 
-    /// Makes the raw request (head + body, as received) durable in the spool.
-    func finish(_ spool: Spool) throws -> SpoolEntry {
-        if let w = writer { return try w.finish() }
+    /// Puts the raw request (head + body, as received) in the spool; durable once the returned
+    /// entry's `makeDurable()` has returned.
+    func finish(_ spool: Spool) throws -> PendingSpoolEntry {
+        if let w = writer { return try w.finishDeferred() }
         let w = try SpoolWriter(spool: spool)
         try head.withUnsafeBytes { try w.write($0) }
         if let m = memory { try w.write(m) }
-        return try w.finish()
+        return try w.finishDeferred()
     }
 }
 
 /// One AS2 request from head to answer, synchronous and blocking (run on the worker pool):
 /// attribute → dedupe → spool the raw request → unwrap → intake → MDN → ONE transaction →
 /// answer. The MDN is built and signed before the transaction (no RSA under the write lock)
-/// and goes out only after the commit.
+/// and goes out only after the commit. The spooled request and payload are fsynced just before
+/// the transaction that refers to them, their writeback started when they were written: the
+/// disk writes them while the worker decrypts, verifies and signs.
 public final class AS2Processor: Sendable {
     let spool: Spool
     let store: SQLiteStore
@@ -143,7 +146,8 @@ public final class AS2Processor: Sendable {
         let receivedAt = Date()
         let id = RandomID.uuid()
         do {
-            // The raw request (head + body) is durable before anything is decided about it.
+            // The raw request (head + body) is in the spool before anything is decided about
+            // it, and durable before anything that refers to it is committed.
             let raw = try body.finish(spool)
             return try process(request, raw: raw, memory: body.memory, id: id, receivedAt: receivedAt, ctx: ctx,
                                partner: partner, identity: partnerConfig.identity)
@@ -156,10 +160,12 @@ public final class AS2Processor: Sendable {
         }
     }
 
-    func process(_ request: AS2Request, raw: SpoolEntry, memory: Data?, id: String, receivedAt: Date, ctx: AS2Context,
+    func process(_ request: AS2Request, raw pendingRaw: PendingSpoolEntry, memory: Data?, id: String, receivedAt: Date, ctx: AS2Context,
                  partner: AS2PartnerProfile, identity partnerIdentity: PartnerIdentity) throws -> AS2Response {
+        let raw = pendingRaw.entry
         // A resend of a message already acknowledged: the same MDN again, nothing enqueued.
         if let prev = try store.previousAS2(from: request.as2From, messageID: request.messageID) {
+            try pendingRaw.makeDurable()
             return try answerDuplicate(request, prev: prev, raw: raw, id: id, receivedAt: receivedAt, ctx: ctx, partner: partner,
                                        identity: partnerIdentity)
         }
@@ -200,10 +206,12 @@ public final class AS2Processor: Sendable {
 
         // Understand the payload (spooled first: the decrypted bytes are an original too).
         var deposit: Deposit?
+        var pendingPayload: PendingSpoolEntry?
         let fileName = payloadName(request, unwrapped)
         if disposition.isPositive, let u = unwrapped {
-            let entry = try spool.store(data: u.payload)
-            deposit = try intake.makeDeposit(entry: entry, fileName: fileName, partner: partnerIdentity, messageID: id, channel: "as2",
+            let payload = try spool.storeDeferred(data: u.payload)
+            pendingPayload = payload
+            deposit = try intake.makeDeposit(entry: payload.entry, fileName: fileName, partner: partnerIdentity, messageID: id, channel: "as2",
                                              receivedAt: receivedAt)
         }
         var mdn: AS2MDN?
@@ -222,6 +230,9 @@ public final class AS2Processor: Sendable {
             security: security.isEmpty ? "not read" : security, mic: micText, anomalies: anomalies,
             mdn: mdn.map { StoredMDN(messageID: $0.messageID, headers: $0.headers.map { HeaderField($0.name, $0.value) }, body: $0.body) },
             mdnMode: mode, asyncURL: asyncURL)
+        // Both originals durable before the records that name them.
+        try pendingRaw.makeDurable()
+        try pendingPayload?.makeDurable()
         let result = try store.recordAS2(exchange, deposit: deposit)
         CrashPoint.hit("as2.recorded")
         switch result {
