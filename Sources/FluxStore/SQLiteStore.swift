@@ -60,13 +60,14 @@ public final class SQLiteStore: Sendable {
     /// Closes the database at shutdown, so that the last connection checkpoints the WAL into the
     /// database file and removes it. Without it the connections close only when the last
     /// reference to the store goes, and one held a little longer (a signal handler's block, a
-    /// task still unwinding) let the daemon exit with them open, leaving the WAL behind (one
-    /// intake benchmark run in six). Commits already queued are made first; any use afterwards
-    /// throws.
+    /// task still unwinding) let the daemon exit with them open, leaving the WAL behind (6 of 8
+    /// short intake benchmark runs, stop 24). Commits already queued are made first; any use
+    /// afterwards throws.
     ///
     /// SQLite removes the WAL only when the connection that closes last can write: the pool
     /// closes its writer before its read-only readers, so the checkpoint connection (opened
     /// here if no checkpoint has run yet) closes after the pool.
+    ///
     /// Idempotent; also run when the store is released (the command line's stores), except on
     /// the committer's own thread, where the pool's connections close as before.
     public func close() throws {
